@@ -1,0 +1,42 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+export UV_PYTHON_DOWNLOADS := never
+# make run keeps its embedded SQLite database inside the checkout.
+export GROVE_DATA_DIR ?= $(CURDIR)/.grove
+
+.PHONY: install run test lint format bench soak clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+run: install
+	$(BIN)/grove-jobs db upgrade
+	$(BIN)/grove-jobs demo seed
+	@echo "grove-jobs: sidecar (API http://$${GROVE_API_HOST:-127.0.0.1}:$${GROVE_API_PORT:-8765}) and dashboard (http://localhost:8501); Ctrl-C stops both"
+	@trap 'kill 0' EXIT; \
+	$(BIN)/grove-jobs scheduler & \
+	$(BIN)/streamlit run dashboard/app.py
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

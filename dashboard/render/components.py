@@ -1,0 +1,195 @@
+"""Renderers for the BASE and JOB_STATUS components (and the small JOB_HISTORY summaries).
+
+Text that comes from data is drawn with ``st.text`` / ``st.code`` (never parsed) or, where only a
+markdown-taking element fits (labels, captions), escaped first. Markdown written here is
+constant apart from numbers and validated enum values.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from dashboard.render.registry import Renderer, escape_markdown
+from grove_jobs.render.catalogs import (
+    BadgeProps,
+    DividerProps,
+    JobErrorAlertProps,
+    JobLogEntryProps,
+    JobMetricRowProps,
+    JobPhaseIndicatorProps,
+    JobProgressBarProps,
+    MetricProps,
+    NextRunCountdownProps,
+    StackProps,
+    StatusCountsProps,
+    SuccessRateProps,
+    TextProps,
+)
+from grove_jobs.schedule import humanize_duration, humanize_next_run
+
+if TYPE_CHECKING:
+    from dashboard.render.registry import RenderContext
+
+# Catalog colours -> st.badge / markdown colour names ("amber" is Streamlit's "orange").
+BADGE_COLORS = {
+    "default": "primary",
+    "green": "green",
+    "red": "red",
+    "amber": "orange",
+    "blue": "blue",
+    "gray": "gray",
+}
+PHASES = {
+    "queued": ("Queued", "gray", ":material/schedule:"),
+    "running": ("Running", "blue", ":material/autorenew:"),
+    "complete": ("Complete", "green", ":material/check_circle:"),
+    "failed": ("Failed", "red", ":material/error:"),
+}
+LOG_BADGES = {
+    "info": ":blue-badge[INFO]",
+    "warn": ":orange-badge[WARN]",
+    "error": ":red-badge[ERROR]",
+}
+STATUS_BADGE_COLORS = {
+    "queued": "gray",
+    "running": "blue",
+    "retrying": "orange",
+    "success": "green",
+    "partial": "orange",
+    "failed": "red",
+    "timed_out": "red",
+    "cancelled": "gray",
+    "skipped": "gray",
+}
+
+
+def local_time(value: datetime, timezone: str, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
+    """An instant as wall-clock time in ``timezone``."""
+    return value.astimezone(ZoneInfo(timezone)).strftime(fmt)
+
+
+# --- base ------------------------------------------------------------------------------------
+
+
+def render_stack(props: StackProps, ctx: RenderContext) -> None:
+    with st.container(horizontal=props.direction == "horizontal", gap=props.gap or "small"):
+        ctx.render_children()
+
+
+def render_text(props: TextProps, ctx: RenderContext) -> None:
+    if props.variant == "code":
+        st.code(props.text, language=None, wrap_lines=True)
+    elif props.variant == "heading":
+        st.subheader(escape_markdown(props.text), anchor=False)
+    elif props.variant == "caption":
+        st.caption(escape_markdown(props.text))
+    else:
+        st.text(props.text)
+
+
+def render_metric(props: MetricProps, ctx: RenderContext) -> None:
+    delta = props.delta
+    st.metric(escape_markdown(props.label), str(props.value), None if delta is None else str(delta))
+
+
+def render_badge(props: BadgeProps, ctx: RenderContext) -> None:
+    st.badge(escape_markdown(props.label), color=BADGE_COLORS[props.color])
+
+
+def render_divider(props: DividerProps, ctx: RenderContext) -> None:
+    st.divider()
+
+
+# --- job status ------------------------------------------------------------------------------
+
+
+def render_phase(props: JobPhaseIndicatorProps, ctx: RenderContext) -> None:
+    label, color, icon = PHASES[props.phase]
+    st.badge(label, color=color, icon=icon)
+    parts = []
+    if props.started_at:
+        parts.append(f"Started {local_time(props.started_at, ctx.timezone)}")
+    if props.completed_at:
+        parts.append(f"completed {local_time(props.completed_at, ctx.timezone)}")
+    if props.started_at and props.completed_at:
+        took = (props.completed_at - props.started_at).total_seconds()
+        parts.append(f"took {humanize_duration(took)}")
+    if parts:
+        st.caption(escape_markdown(" · ".join(parts)))
+
+
+def render_progress(props: JobProgressBarProps, ctx: RenderContext) -> None:
+    text = f"{props.items_processed:,} / {props.items_total:,} items · {props.percentage:.0f}%"
+    st.progress(props.percentage / 100, text=text)
+
+
+def render_metric_row(props: JobMetricRowProps, ctx: RenderContext) -> None:
+    for column, item in zip(st.columns(len(props.metrics)), props.metrics, strict=True):
+        label = escape_markdown(item.label)
+        if item.color != "default":
+            label = f":{BADGE_COLORS[item.color]}[{label}]"
+        column.metric(label, str(item.value))
+
+
+def render_log_entry(props: JobLogEntryProps, ctx: RenderContext) -> None:
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        st.markdown(LOG_BADGES[props.level], width="content")
+        st.text(local_time(props.timestamp, ctx.timezone, "%H:%M:%S"))
+        st.text(props.message)
+
+
+def render_error_alert(props: JobErrorAlertProps, ctx: RenderContext) -> None:
+    retries = props.retry_count or 0
+    so_far = f" ({retries} {'retry' if retries == 1 else 'retries'} so far)" if retries else ""
+    if props.retryable:
+        st.warning(f"**Attempt failed; it will be retried**{so_far}", icon=":material/replay:")
+    else:
+        st.error(f"**Run failed**{so_far}", icon=":material/error:")
+    # The error text itself is data: shown verbatim, never parsed.
+    st.code(props.error, language=None, wrap_lines=True)
+
+
+def render_next_run(props: NextRunCountdownProps, ctx: RenderContext) -> None:
+    text = humanize_next_run(props.next_run_at, ctx.now, props.timezone)
+    countdown, _, when = text.partition(" · ")
+    st.metric("Next run", countdown)
+    local = local_time(props.next_run_at, props.timezone, "%Y-%m-%d %H:%M %Z")
+    st.caption(escape_markdown(f"{when or local} ({props.timezone})"))
+
+
+# --- job history summaries (the charts live in charts.py) ---------------------------------------
+
+
+def render_success_rate(props: SuccessRateProps, ctx: RenderContext) -> None:
+    st.metric("Success rate", f"{props.rate:.0%}" if props.total else "—")
+    st.caption(f"{props.succeeded} succeeded · {props.failed} failed · {props.total} finished runs")
+
+
+def render_status_counts(props: StatusCountsProps, ctx: RenderContext) -> None:
+    if not props.counts:
+        st.caption("No runs yet")
+        return
+    with st.container(horizontal=True, gap="small"):
+        for status, count in props.counts.items():
+            st.badge(escape_markdown(f"{status} {count}"), color=STATUS_BADGE_COLORS[status])
+
+
+COMPONENT_RENDERERS: dict[str, Renderer] = {
+    "base/Stack": render_stack,
+    "base/Text": render_text,
+    "base/Metric": render_metric,
+    "base/Badge": render_badge,
+    "base/Divider": render_divider,
+    "job-status/JobPhaseIndicator": render_phase,
+    "job-status/JobProgressBar": render_progress,
+    "job-status/JobMetricRow": render_metric_row,
+    "job-status/JobLogEntry": render_log_entry,
+    "job-status/JobErrorAlert": render_error_alert,
+    "job-status/NextRunCountdown": render_next_run,
+    "job-history/SuccessRate": render_success_rate,
+    "job-history/StatusCounts": render_status_counts,
+}

@@ -1,0 +1,52 @@
+"""The few statements that differ between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+NOTIFY_CHANNEL = "grove_jobs"
+
+
+def insert_ignore(session: Session, table, rows: list[dict[str, Any]], index_elements: list[str]):
+    """INSERT ... ON CONFLICT (index_elements) DO NOTHING RETURNING id; returns inserted ids.
+
+    The unique constraint, not a check-then-insert, is what makes enqueueing idempotent.
+    """
+    if not rows:
+        return []
+    module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    stmt = (
+        module.insert(table)
+        .on_conflict_do_nothing(index_elements=index_elements)
+        .returning(table.c.id)
+    )
+    ids = []
+    for row in rows:  # RETURNING with executemany is not portable; these batches are small
+        inserted = session.execute(stmt, row).scalar_one_or_none()
+        if inserted is not None:
+            ids.append(inserted)
+    return ids
+
+
+def lock_rows(session: Session, stmt: Select) -> Select:
+    """Row locks on PostgreSQL that skip rows another sidecar holds.
+
+    NO KEY UPDATE (not UPDATE) so inserting executions that reference a locked config is not
+    blocked. SQLite needs nothing: its write transactions are already serialised.
+    """
+    if session.bind.dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=True, key_share=True)
+    return stmt
+
+
+def notify(session: Session, payload: str = "") -> None:
+    """Wake listening sidecars when the transaction commits (PostgreSQL only)."""
+    if session.bind.dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": NOTIFY_CHANNEL, "payload": payload},
+        )

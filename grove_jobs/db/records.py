@@ -1,0 +1,139 @@
+"""Frozen domain records and the explicit row -> record mapping."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from grove_jobs.db.tables import ConfigRevisionRow, ExecutionLogRow, JobConfigRow, JobExecutionRow
+from grove_jobs.schema.execution import Execution, LogLine, Revision
+from grove_jobs.schema.grove_object import GroveObject, parse_grove_object
+
+
+class ConfigRecord(BaseModel):
+    """A stored object with the runtime facts that are not part of its editable payload."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    object: GroveObject
+    version: int
+    next_run_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def id(self) -> str:
+        return self.object.meta.id
+
+    @property
+    def type(self) -> str:
+        return self.object.meta.type
+
+
+class LastRun(BaseModel):
+    """The newest execution of a config, summarised for cards and lists."""
+
+    model_config = ConfigDict(frozen=True)
+
+    config_id: str
+    execution_id: int
+    status: str
+    trigger: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    queued_at: datetime
+    items_processed: int
+    items_total: int | None
+    error: str | None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.completed_at:
+            return (self.completed_at - self.started_at).total_seconds()
+        return None
+
+
+def config_record(row: JobConfigRow) -> ConfigRecord:
+    """Map a job_configs row; the stored JSON was validated on write, so this re-parse is the
+    guard that catches rows edited behind our back."""
+    meta = {**row.meta, "createdAt": _iso(row.created_at), "updatedAt": _iso(row.updated_at)}
+    obj = parse_grove_object({"meta": meta, "payload": row.payload})
+    return ConfigRecord(
+        object=obj,
+        version=row.version,
+        next_run_at=row.next_run_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def execution_record(row: JobExecutionRow) -> Execution:
+    """Map a job_executions row."""
+    return Execution(
+        id=row.id,
+        job_config_id=row.config_id,
+        status=row.status,
+        trigger=row.trigger,
+        attempt=row.attempt,
+        max_attempts=row.max_attempts,
+        scheduled_for=row.scheduled_for,
+        request_id=row.request_id,
+        requested_by=row.requested_by,
+        queued_at=row.queued_at,
+        run_after=row.run_after,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+        heartbeat_at=row.heartbeat_at,
+        worker_id=row.worker_id,
+        items_processed=row.items_processed,
+        items_total=row.items_total,
+        items_failed=row.items_failed,
+        result=row.result,
+        error=row.error,
+        parameter_overrides=row.parameter_overrides,
+        payload_snapshot=row.payload_snapshot,
+        cancel_requested=row.cancel_requested,
+    )
+
+
+def log_record(row: ExecutionLogRow) -> LogLine:
+    return LogLine(
+        id=row.id,
+        execution_id=row.execution_id,
+        at=row.at,
+        level=row.level,
+        message=row.message,
+        attempt=row.attempt,
+    )
+
+
+def revision_record(row: ConfigRevisionRow) -> Revision:
+    return Revision(
+        id=row.id,
+        config_id=row.config_id,
+        version=row.version,
+        actor=row.actor,
+        source=row.source,
+        at=row.at,
+        before=row.before,
+        after=row.after,
+    )
+
+
+def execution_json(execution: Execution, logs: list[LogLine] | None = None) -> dict[str, Any]:
+    """Execution JSON for the CLI and API: camelCase, without the bulky payload snapshot."""
+    data = execution.model_dump(
+        mode="json", by_alias=True, exclude={"payload_snapshot", "parameter_overrides"}
+    )
+    data["parameterOverrides"] = execution.parameter_overrides
+    if execution.started_at and (end := execution.completed_at):
+        data["durationSeconds"] = round((end - execution.started_at).total_seconds(), 3)
+    if logs is not None:
+        data["logs"] = [line.model_dump(mode="json", by_alias=True) for line in logs]
+    return data

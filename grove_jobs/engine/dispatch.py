@@ -1,0 +1,333 @@
+"""Claiming, completing, heartbeating and rescuing executions.
+
+Every state change is a guarded UPDATE (``WHERE id = … AND status = … AND attempt = …``), so a
+late write from a worker that was presumed dead changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+
+from grove_jobs.db.dialect import lock_rows
+from grove_jobs.db.engine import Database
+from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
+from grove_jobs.engine.retry import retry_delay
+from grove_jobs.schema.execution import ExecutionStatus
+from grove_jobs.schema.job_config import RetryPolicy
+
+E = JobExecutionRow
+WAITING = (ExecutionStatus.QUEUED.value, ExecutionStatus.RETRYING.value)
+
+
+@dataclass(frozen=True)
+class ClaimedRun:
+    """A run this sidecar now owns, with everything a worker needs to execute it."""
+
+    execution_id: int
+    config_id: str
+    attempt: int
+    max_attempts: int
+    job_type: str
+    parameters: dict[str, Any]
+    batch_size: int
+    timeout_seconds: int
+    retry: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an attempt ended, reported by the worker pool."""
+
+    execution_id: int
+    attempt: int
+    status: str  # success | partial | failed | timed_out | cancelled
+    items_processed: int = 0
+    items_total: int | None = None
+    items_failed: int = 0
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    max_attempts: int = 1
+    retry: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    execution_id: int
+    attempt: int
+    at: datetime
+    level: str
+    message: str
+
+
+def claim(db: Database, *, worker_id: str, limit: int, at: datetime) -> list[ClaimedRun]:
+    """Take up to ``limit`` due runs, never exceeding any config's maxConcurrent.
+
+    The configs of the candidates are row-locked (PostgreSQL) while their running count is
+    checked and the runs are marked, so two sidecars cannot both admit a run of the same config
+    past its limit; configs another sidecar is claiming for are skipped this round.
+    """
+    if limit <= 0:
+        return []
+    with db.write() as session:
+        candidates = session.execute(
+            select(E.id, E.config_id)
+            .where(E.status.in_(WAITING), E.run_after <= at)
+            .order_by(E.run_after, E.id)
+            .limit(limit * 4)
+        ).all()
+        if not candidates:
+            return []
+        config_ids = sorted({c.config_id for c in candidates})
+        configs = {
+            row.id: row.payload
+            for row in session.execute(
+                lock_rows(
+                    session,
+                    select(JobConfigRow.id, JobConfigRow.payload)
+                    .where(JobConfigRow.id.in_(config_ids))
+                    .order_by(JobConfigRow.id),
+                )
+            )
+        }
+        running = dict(
+            session.execute(
+                select(E.config_id, func.count())
+                .where(E.config_id.in_(list(configs)), E.status == ExecutionStatus.RUNNING.value)
+                .group_by(E.config_id)
+            ).all()
+        )
+        admitted: dict[str, list[int]] = defaultdict(list)
+        total = 0
+        for candidate in candidates:
+            payload = configs.get(candidate.config_id)
+            if payload is None or total >= limit:
+                continue
+            cap = payload.get("limits", {}).get("maxConcurrent", 1)
+            if running.get(candidate.config_id, 0) + len(admitted[candidate.config_id]) >= cap:
+                continue
+            admitted[candidate.config_id].append(candidate.id)
+            total += 1
+        claimed: list[ClaimedRun] = []
+        for config_id, ids in admitted.items():
+            payload = configs[config_id]
+            rows = session.execute(
+                update(E)
+                .where(E.id.in_(ids), E.status.in_(WAITING))
+                .values(
+                    status=ExecutionStatus.RUNNING.value,
+                    attempt=E.attempt + 1,
+                    started_at=at,
+                    heartbeat_at=at,
+                    completed_at=None,
+                    worker_id=worker_id,
+                    payload_snapshot=payload,
+                )
+                .returning(E.id, E.attempt, E.max_attempts, E.parameter_overrides)
+                .execution_options(synchronize_session=False)
+            ).all()
+            for row in rows:
+                parameters = {**payload["parameters"], **(row.parameter_overrides or {})}
+                claimed.append(
+                    ClaimedRun(
+                        execution_id=row.id,
+                        config_id=config_id,
+                        attempt=row.attempt,
+                        max_attempts=row.max_attempts,
+                        job_type=payload["jobType"],
+                        parameters=parameters,
+                        batch_size=payload["limits"]["batchSize"],
+                        timeout_seconds=payload["limits"]["timeoutSeconds"],
+                        retry=payload.get("retry", {}),
+                    )
+                )
+        claimed.sort(key=lambda run: run.execution_id)
+        return claimed
+
+
+def _final_values(outcome: Outcome, at: datetime) -> dict[str, Any]:
+    """Column values for an attempt's end: a retry (durable, via run_after) or a final state."""
+    values: dict[str, Any] = {
+        "items_processed": outcome.items_processed,
+        "items_total": outcome.items_total,
+        "items_failed": outcome.items_failed,
+        "result": outcome.result,
+        "error": outcome.error,
+        "completed_at": at,
+        "status": outcome.status,
+        "run_after": at,
+    }
+    retryable = outcome.status in ("failed", "timed_out")
+    if retryable and outcome.attempt < outcome.max_attempts:
+        policy = RetryPolicy.model_validate(outcome.retry or {})
+        values["status"] = ExecutionStatus.RETRYING.value
+        values["run_after"] = at + timedelta(seconds=retry_delay(policy, outcome.attempt))
+    return values
+
+
+def complete(
+    db: Database,
+    outcomes: list[Outcome],
+    logs: list[LogEntry],
+    progress: dict[tuple[int, int], tuple[int, int | None]],
+    *,
+    worker_id: str,
+    at: datetime,
+) -> int:
+    """Record finished attempts, log lines and progress in one transaction. Returns how many
+    outcomes were accepted (a run rescued meanwhile by another sidecar is not)."""
+    accepted = 0
+    with db.write() as session:
+        if logs:
+            session.execute(
+                insert(ExecutionLogRow),
+                [
+                    {
+                        "execution_id": e.execution_id,
+                        "attempt": e.attempt,
+                        "at": e.at,
+                        "level": e.level,
+                        "message": e.message[:10_000],
+                    }
+                    for e in logs
+                ],
+            )
+        if progress:
+            table = JobExecutionRow.__table__
+            session.execute(
+                update(table)
+                .where(
+                    table.c.id == bindparam("eid"),
+                    table.c.attempt == bindparam("att"),
+                    table.c.status == ExecutionStatus.RUNNING.value,
+                )
+                .values(items_processed=bindparam("done"), items_total=bindparam("total")),
+                [
+                    {"eid": eid, "att": att, "done": done, "total": total}
+                    for (eid, att), (done, total) in progress.items()
+                ],
+            )
+        for outcome in outcomes:
+            result = session.execute(
+                update(E)
+                .where(
+                    E.id == outcome.execution_id,
+                    E.status == ExecutionStatus.RUNNING.value,
+                    E.attempt == outcome.attempt,
+                    E.worker_id == worker_id,
+                )
+                .values(**_final_values(outcome, at))
+                .execution_options(synchronize_session=False)
+            )
+            accepted += result.rowcount
+    return accepted
+
+
+def heartbeat(
+    db: Database, *, worker_id: str, running: list[tuple[int, int]], at: datetime
+) -> set[int]:
+    """Extend the lease of this sidecar's runs; returns the ids whose cancel was requested."""
+    if not running:
+        return set()
+    ids = [eid for eid, _ in running]
+    with db.write() as session:
+        session.execute(
+            update(E)
+            .where(E.id.in_(ids), E.status == "running", E.worker_id == worker_id)
+            .values(heartbeat_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return set(
+            session.scalars(select(E.id).where(E.id.in_(ids), E.cancel_requested.is_(True))).all()
+        )
+
+
+def cancel_requested(db: Database, execution_ids: list[int]) -> set[int]:
+    """Which of these runs have a pending cancel request (cheap read, polled often)."""
+    if not execution_ids:
+        return set()
+    with db.read() as session:
+        return set(
+            session.scalars(
+                select(E.id).where(E.id.in_(execution_ids), E.cancel_requested.is_(True))
+            ).all()
+        )
+
+
+def rescue(db: Database, *, lease_seconds: float, at: datetime, limit: int = 500) -> list[int]:
+    """Runs whose heartbeat is older than the lease belong to a dead sidecar: give each its
+    next attempt (after the policy's delay) or fail it when none are left. Returns their ids."""
+    cutoff = at - timedelta(seconds=lease_seconds)
+    rescued = []
+    with db.write() as session:
+        stale = session.execute(
+            lock_rows(
+                session,
+                select(E.id, E.attempt, E.max_attempts, E.worker_id, E.payload_snapshot)
+                .where(E.status == ExecutionStatus.RUNNING.value, E.heartbeat_at < cutoff)
+                .order_by(E.id)
+                .limit(limit),
+            )
+        ).all()
+        for row in stale:
+            outcome = Outcome(
+                execution_id=row.id,
+                attempt=row.attempt,
+                status="failed",
+                error=f"worker {row.worker_id} stopped heartbeating (lease of "
+                f"{lease_seconds:g}s expired); attempt {row.attempt} abandoned",
+                max_attempts=row.max_attempts,
+                retry=(row.payload_snapshot or {}).get("retry"),
+            )
+            values = _final_values(outcome, at)
+            # keep whatever progress the dead worker reported
+            for key in ("items_processed", "items_total", "items_failed", "result"):
+                values.pop(key)
+            result = session.execute(
+                update(E)
+                .where(E.id == row.id, E.status == "running", E.attempt == row.attempt)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount:
+                rescued.append(row.id)
+                session.add(
+                    ExecutionLogRow(
+                        execution_id=row.id,
+                        attempt=row.attempt,
+                        at=at,
+                        level="error",
+                        message=outcome.error,
+                    )
+                )
+    return rescued
+
+
+def hand_back(db: Database, *, worker_id: str, running: list[tuple[int, int]], at: datetime) -> int:
+    """On shutdown: return unfinished runs to the queue without spending an attempt."""
+    handed = 0
+    with db.write() as session:
+        for execution_id, attempt in running:
+            result = session.execute(
+                update(E)
+                .where(
+                    E.id == execution_id,
+                    E.status == "running",
+                    E.attempt == attempt,
+                    E.worker_id == worker_id,
+                )
+                .values(
+                    status=ExecutionStatus.RETRYING.value,
+                    attempt=attempt - 1,
+                    run_after=at,
+                    worker_id=None,
+                    error="sidecar shut down; run handed back for another sidecar",
+                )
+                .execution_options(synchronize_session=False)
+            )
+            handed += result.rowcount
+    return handed

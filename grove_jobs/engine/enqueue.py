@@ -1,0 +1,154 @@
+"""Run Now, Retry and Cancel: the use cases that create or stop executions on request."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select, update
+
+from grove_jobs.clock import utcnow
+from grove_jobs.db.dialect import insert_ignore, notify
+from grove_jobs.db.engine import Database
+from grove_jobs.db.records import config_record, execution_record
+from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
+from grove_jobs.exceptions import FieldError, InvalidTransition, NotFound, ValidationFailed
+from grove_jobs.schema.execution import Execution, ExecutionStatus, Trigger
+from grove_jobs.schema.grove_object import pydantic_errors
+from grove_jobs.schema.job_config import JobConfigPayload
+from grove_jobs.schema.parameters import PARAMETER_MODELS
+
+_EXECUTIONS = JobExecutionRow.__table__
+
+
+def validate_overrides(payload: JobConfigPayload, overrides: dict[str, Any] | None) -> None:
+    """Overrides must produce valid parameters for the job type; errors name ``parameters.X``."""
+    if not overrides:
+        return
+    if "jobType" in overrides and overrides["jobType"] != payload.job_type:
+        raise ValidationFailed([FieldError("parameters.jobType", "cannot be overridden")])
+    merged = {**payload.parameters.to_json_dict(), **overrides}
+    try:
+        PARAMETER_MODELS[payload.job_type].model_validate(merged)
+    except ValidationError as exc:
+        raise ValidationFailed(pydantic_errors(exc, "parameters")) from exc
+
+
+def run_now(
+    db: Database,
+    config_id: str,
+    *,
+    requested_by: str,
+    request_id: str | None = None,
+    parameter_overrides: dict[str, Any] | None = None,
+    trigger: Trigger = "manual",
+    at: datetime | None = None,
+) -> Execution:
+    """Queue a manual run. The same ``request_id`` always returns the same execution, so a
+    double click, a Streamlit rerun or a retried API call never starts two runs."""
+    at = at or utcnow()
+    request_id = request_id or uuid.uuid4().hex
+    with db.write() as session:
+        row = session.get(JobConfigRow, config_id)
+        if row is None:
+            raise NotFound("config", config_id)
+        record = config_record(row)
+        payload = record.object.payload
+        if not isinstance(payload, JobConfigPayload):
+            raise ValidationFailed([FieldError("meta.type", f"{record.type} cannot be run")])
+        if record.object.meta.status == "archived":
+            raise ValidationFailed([FieldError("meta.status", "archived configs cannot be run")])
+        validate_overrides(payload, parameter_overrides)
+        insert_ignore(
+            session,
+            _EXECUTIONS,
+            [
+                {
+                    "config_id": config_id,
+                    "trigger": trigger,
+                    "status": ExecutionStatus.QUEUED.value,
+                    "attempt": 0,
+                    "max_attempts": payload.retry.max_attempts,
+                    "request_id": request_id,
+                    "requested_by": requested_by,
+                    "queued_at": at,
+                    "run_after": at,
+                    "items_processed": 0,
+                    "items_failed": 0,
+                    "parameter_overrides": parameter_overrides or None,
+                    "cancel_requested": False,
+                }
+            ],
+            ["config_id", "request_id"],
+        )
+        existing = session.scalars(
+            select(JobExecutionRow).where(
+                JobExecutionRow.config_id == config_id, JobExecutionRow.request_id == request_id
+            )
+        ).one()
+        notify(session, config_id)
+        return execution_record(existing)
+
+
+def retry_execution(
+    db: Database,
+    execution_id: int,
+    *,
+    requested_by: str,
+    request_id: str | None = None,
+    at: datetime | None = None,
+) -> Execution:
+    """Start a new manual run of a finished execution's config, with the same overrides."""
+    with db.read() as session:
+        row = session.get(JobExecutionRow, execution_id)
+        if row is None:
+            raise NotFound("execution", execution_id)
+        if row.status in ("queued", "running", "retrying"):
+            raise InvalidTransition(execution_id, row.status, "retry")
+        config_id, overrides = row.config_id, row.parameter_overrides
+    return run_now(
+        db,
+        config_id,
+        requested_by=requested_by,
+        request_id=request_id or f"retry-{execution_id}-{uuid.uuid4().hex[:12]}",
+        parameter_overrides=overrides,
+        trigger="retry",
+        at=at,
+    )
+
+
+def cancel_execution(
+    db: Database, execution_id: int, *, requested_by: str, at: datetime | None = None
+) -> Execution:
+    """Cancel a run: waiting runs end at once; a running one is flagged and its sidecar stops
+    it (cooperatively, or by killing its worker) within a couple of seconds."""
+    at = at or utcnow()
+    with db.write() as session:
+        row = session.get(JobExecutionRow, execution_id)
+        if row is None:
+            raise NotFound("execution", execution_id)
+        if row.status in ("queued", "retrying"):
+            session.execute(
+                update(JobExecutionRow)
+                .where(JobExecutionRow.id == execution_id, JobExecutionRow.status == row.status)
+                .values(
+                    status=ExecutionStatus.CANCELLED.value,
+                    completed_at=at,
+                    error=f"cancelled by {requested_by} before it started",
+                    cancel_requested=True,
+                )
+            )
+        elif row.status == "running":
+            session.execute(
+                update(JobExecutionRow)
+                .where(JobExecutionRow.id == execution_id, JobExecutionRow.status == "running")
+                .values(cancel_requested=True, error=f"cancelled by {requested_by}")
+            )
+            notify(session, f"cancel:{execution_id}")
+        else:
+            raise InvalidTransition(execution_id, row.status, "cancel")
+        session.flush()
+        session.refresh(row)
+        return execution_record(row)

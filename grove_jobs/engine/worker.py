@@ -1,0 +1,91 @@
+"""The worker process: runs one handler at a time on behalf of the sidecar.
+
+Handlers run in their own process so that a hung handler, or one that ignores cancellation,
+can be stopped for real (the sidecar kills the process and starts a fresh one).
+Messages to the sidecar are tuples sent over a pipe:
+``("log", eid, attempt, at_iso, level, message)``, ``("progress", eid, attempt, done, total)``,
+``("done", eid, attempt, status, items_processed, items_total, items_failed, result, error)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+import traceback
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event
+from typing import Any
+
+from pydantic import ValidationError
+
+from grove_jobs.engine.context import JobCancelled, JobContext, JobLog, JobResult
+from grove_jobs.handlers.registry import get_handler
+from grove_jobs.schema.parameters import PARAMETER_MODELS
+
+MAX_ERROR_CHARS = 4000
+
+
+def worker_main(conn: Connection, cancel: Event, database_url: str | None) -> None:
+    """Serve run requests until the pipe closes or a ``None`` request arrives."""
+    # The sidecar handles SIGINT/SIGTERM for the whole group; a worker only stops when told.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    logging.basicConfig(level=logging.WARNING)
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        conn.send(execute(request, conn, cancel, database_url))
+
+
+def execute(
+    request: dict[str, Any], conn: Connection, cancel: Event, database_url: str | None
+) -> tuple:
+    """Run one attempt and return its ``done`` message."""
+    eid, attempt = request["execution_id"], request["attempt"]
+
+    def emit(level: str, message: str) -> None:
+        conn.send(("log", eid, attempt, datetime.now(UTC).isoformat(), level, str(message)))
+
+    def report(done: int, total: int | None) -> None:
+        conn.send(("progress", eid, attempt, int(done), None if total is None else int(total)))
+
+    ctx = JobContext(
+        execution_id=eid,
+        config_id=request["config_id"],
+        attempt=attempt,
+        batch_size=request["batch_size"],
+        deadline=time.monotonic() + request["timeout_seconds"],
+        log=JobLog(emit),
+        report_progress=report,
+        is_cancelled=cancel.is_set,
+        database_url=database_url,
+    )
+    try:
+        params = PARAMETER_MODELS[request["job_type"]].model_validate(request["parameters"])
+        outcome = get_handler(request["job_type"])(params, ctx) or JobResult()
+    except JobCancelled as exc:
+        emit("warn", f"stopped: {exc}")
+        return ("done", eid, attempt, exc.reason, 0, None, 0, None, str(exc))
+    except ValidationError as exc:
+        return ("done", eid, attempt, "failed", 0, None, 0, None, f"invalid parameters: {exc}")
+    except Exception as exc:  # a handler's failure is data: it becomes the run's error
+        detail = "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
+        emit("error", f"{type(exc).__name__}: {exc}")
+        return ("done", eid, attempt, "failed", 0, None, 0, None, detail)
+    return (
+        "done",
+        eid,
+        attempt,
+        outcome.status,
+        outcome.items_processed,
+        outcome.items_total,
+        outcome.items_failed,
+        outcome.data or None,
+        None,
+    )

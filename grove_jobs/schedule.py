@@ -1,0 +1,413 @@
+"""Cron + IANA timezone -> UTC fire instants, with explicit DST rules, and human text.
+
+Cron is evaluated on local wall-clock times in the config's zone; every instant returned
+is an aware UTC datetime. DST rules (DESIGN.md, "Scheduling rules"):
+
+- A fixed local time that does not exist (spring forward) fires once, at the first
+  instant after the gap; several cron times inside one gap collapse into that one fire.
+- A fixed local time that occurs twice (fall back) fires once, at its first occurrence.
+- When the hour field is a wildcard or a step (``*``, ``*/2``, ``1-23/2``) the schedule
+  follows real elapsed time: a repeated hour fires twice, a skipped hour not at all.
+
+croniter only ever sees naive wall times; mapping them to instants is done here with
+zoneinfo, because croniter's own DST handling does not implement these rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from itertools import islice
+from typing import NamedTuple
+from zoneinfo import ZoneInfo, available_timezones
+
+from cron_descriptor import FormatError, MissingFieldError, Options, WrongArgumentError
+from cron_descriptor import get_description as _cron_description
+from croniter import CroniterBadDateError, croniter
+
+__all__ = [
+    "MACROS",
+    "CronError",
+    "FireTime",
+    "describe",
+    "fire_times",
+    "fires_between",
+    "humanize_duration",
+    "humanize_next_run",
+    "next_fire",
+    "normalize_cron",
+    "preview",
+    "validate_cron",
+    "validate_timezone",
+]
+
+MACROS: dict[str, str] = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day-of-month", "1-31"),
+    ("month", "1-12 or jan-dec"),
+    ("day-of-week", "0-7 or sun-sat"),
+)
+# Parsing and the never-fires check must not depend on the clock, so both start here.
+_REFERENCE = datetime(2000, 1, 1)
+# Weekdays and leap years repeat every 28 years within 1901-2099, so a pattern such as
+# "fifth Monday of February" that fires at all fires within this horizon.
+_HORIZON_YEARS = 30
+# Far more than any real search needs; only a broken time zone could exhaust it.
+_MAX_STEPS = 1_000
+# Longest fold in tzdata since 2020 is 3 h (Antarctica/Casey); one day leaves room.
+_LOOKAHEAD = timedelta(days=1)
+# croniter returns the first match strictly after a cursor at minute resolution, so a
+# cursor one second before a wall time makes that wall time eligible.
+_JUST_BEFORE = timedelta(seconds=1)
+# Pinned: cron-descriptor otherwise follows the host locale (and warns when unset).
+_DESCRIBE_OPTIONS = Options(locale_code="en_US", use_24hour_time_format=False)
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class CronError(ValueError):
+    """A cron expression that is malformed or can never fire."""
+
+
+@dataclass(frozen=True)
+class FireTime:
+    """One upcoming fire: the instant, its local wall time, and whether the offset moved."""
+
+    utc: datetime
+    local: datetime
+    dst_change: bool
+
+
+class _Spec(NamedTuple):
+    expression: str
+    # Wildcard/step hours follow real elapsed time; fixed hours follow the wall clock.
+    elapsed: bool
+
+
+# --- parsing and validation -------------------------------------------------------------
+
+
+def normalize_cron(expression: str) -> str:
+    """Strip, expand macros, collapse whitespace; raise CronError unless 5 valid fields."""
+    if not isinstance(expression, str):
+        raise CronError(f"cron expression must be text, not {type(expression).__name__}")
+    text = " ".join(expression.split())
+    if not text:
+        raise CronError("cron expression is empty")
+    if text.startswith("@"):
+        macro = MACROS.get(text.lower())
+        if macro is None:
+            raise CronError(f"unknown cron macro {text!r}; use one of {', '.join(MACROS)}")
+        return macro
+    fields = text.split(" ")
+    if len(fields) != 5:
+        raise CronError(
+            f"cron expression {text!r} has {len(fields)} field(s); expected 5: "
+            "minute hour day-of-month month day-of-week"
+        )
+    if not _parses(text):
+        raise CronError(_explain(text, fields))
+    return text
+
+
+def _parses(text: str) -> bool:
+    try:
+        croniter(text, _REFERENCE)
+    except (ValueError, TypeError, KeyError):  # croniter's errors derive from these
+        return False
+    return True
+
+
+def _explain(text: str, fields: list[str]) -> str:
+    # croniter's messages quote the whole expression; point at the offending field instead.
+    for index, (name, allowed) in enumerate(_FIELDS):
+        probe = ["*"] * 5
+        probe[index] = fields[index]
+        if not _parses(" ".join(probe)):
+            return f"invalid {name} field {fields[index]!r} in {text!r}; allowed: {allowed}"
+    return f"invalid cron expression {text!r}"
+
+
+def validate_cron(expression: str) -> str:
+    """Normalize, and reject expressions that can never fire (e.g. '0 0 31 2 *')."""
+    return _compile(expression).expression
+
+
+@lru_cache(maxsize=4096)
+def _compile(expression: str) -> _Spec:
+    text = normalize_cron(expression)
+    try:
+        croniter(text, _REFERENCE, max_years_between_matches=_HORIZON_YEARS).get_next(datetime)
+    except CroniterBadDateError as exc:
+        raise CronError(
+            f"cron expression {text!r} never fires: no calendar date matches its "
+            "day-of-month, month and day-of-week fields"
+        ) from exc
+    hour = text.split(" ")[1]
+    return _Spec(text, "*" in hour or "/" in hour)
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+def validate_timezone(name: str) -> str:
+    """Return the IANA zone name, or raise ValueError naming the unknown zone."""
+    if isinstance(name, str) and name.strip() in _known_zones():
+        return name.strip()
+    raise ValueError(
+        f"unknown timezone {name!r}: expected an IANA name such as 'Europe/London' or 'UTC'"
+    )
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(validate_timezone(name))
+
+
+def _utc_instant(value: datetime, label: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{label} must be a timezone-aware datetime, got naive {value!r}")
+    return value.astimezone(UTC)
+
+
+# --- fire times -------------------------------------------------------------------------
+
+
+def _as_utc(wall_minus_offset: datetime) -> datetime:
+    return wall_minus_offset.replace(tzinfo=UTC)
+
+
+def _transition(zone: ZoneInfo, before: datetime, after: datetime) -> datetime:
+    """First instant in (before, after] whose UTC offset differs from the one at `before`."""
+    offset = before.astimezone(zone).utcoffset()
+    low, high = math.floor(before.timestamp()), math.ceil(after.timestamp())
+    # tzdata transitions fall on whole seconds, so bisecting seconds is exact.
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == offset:
+            low = middle
+        else:
+            high = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def _place(
+    wall: datetime, zone: ZoneInfo, elapsed: bool
+) -> tuple[datetime | None, datetime | None, datetime]:
+    """Map a matching wall time to (first fire, repeat fire, wall to resume the search at).
+
+    The first fire is None only for an elapsed-time schedule whose wall time is skipped.
+    """
+    earlier = wall.replace(tzinfo=zone).utcoffset()
+    later = wall.replace(tzinfo=zone, fold=1).utcoffset()
+    assert earlier is not None and later is not None  # ZoneInfo always has an offset
+    if earlier == later:
+        return _as_utc(wall - earlier), None, wall
+    if earlier > later:  # fall back: this wall time happens twice
+        repeat = _as_utc(wall - later) if elapsed else None
+        return _as_utc(wall - earlier), repeat, wall
+    # Spring forward: the wall time does not exist; the gap ends at the transition.
+    gap_end = _transition(zone, _as_utc(wall - later), _as_utc(wall - earlier))
+    if elapsed:
+        resume = (gap_end + later).replace(tzinfo=None) - _JUST_BEFORE
+        return None, None, resume
+    return gap_end, None, wall
+
+
+def _first_after(spec: _Spec, zone: ZoneInfo, after: datetime, walls: croniter) -> datetime:
+    """First fire instant strictly after the UTC instant `after`."""
+    offset = after.astimezone(zone).utcoffset()
+    assert offset is not None
+    best: datetime | None = None
+    if spec.elapsed:
+        best = _repeat_before_fold(spec, zone, after, offset, walls)
+    cursor = (after + offset).replace(tzinfo=None)
+    for _ in range(_MAX_STEPS):
+        wall = _next_wall(spec, walls, cursor)
+        first, repeat, cursor = _place(wall, zone, spec.elapsed)
+        if first is None:
+            continue
+        # First fires grow with the wall time and repeats exceed their first fire, so the
+        # first one past `after` bounds everything that follows.
+        if first > after:
+            return first if best is None else min(best, first)
+        # `after` lies in a repeated hour, past this wall time's first occurrence.
+        if repeat is not None and repeat > after and (best is None or repeat < best):
+            best = repeat
+        # Later walls of the repeated hour only add later repeats; jump past them.
+        first_offset = wall - first.replace(tzinfo=None)
+        cursor = max(wall, (after + first_offset).replace(tzinfo=None))
+    raise CronError(f"{spec.expression!r}: no fire time found after {after}")
+
+
+def _next_wall(spec: _Spec, walls: croniter, cursor: datetime) -> datetime:
+    """First wall time matching the cron strictly after the naive `cursor`."""
+    try:
+        return walls.get_next(datetime, start_time=cursor)
+    except (CroniterBadDateError, OverflowError) as exc:
+        raise CronError(f"{spec.expression!r} has no fire time after {cursor}") from exc
+
+
+def _repeat_before_fold(
+    spec: _Spec, zone: ZoneInfo, after: datetime, offset: timedelta, walls: croniter
+) -> datetime | None:
+    """Second occurrence of a repeated wall time, when a fold follows shortly after `after`.
+
+    Walls of the repeated hour that precede `after`'s own wall time are never reached by
+    the forward search, yet their second occurrences still lie ahead.
+    """
+    later_offset = (after + _LOOKAHEAD).astimezone(zone).utcoffset()
+    assert later_offset is not None
+    if later_offset >= offset:
+        return None
+    fold_at = _transition(zone, after, after + _LOOKAHEAD)
+    repeated_from = (fold_at + later_offset).replace(tzinfo=None)
+    repeated_until = (fold_at + offset).replace(tzinfo=None)
+    wall = _next_wall(spec, walls, repeated_from - _JUST_BEFORE)
+    if wall >= repeated_until:
+        return None
+    return _as_utc(wall - later_offset)
+
+
+def _fires(spec: _Spec, zone: ZoneInfo, after: datetime) -> Iterator[datetime]:
+    walls = croniter(spec.expression, _REFERENCE)
+    while True:
+        after = _first_after(spec, zone, after, walls)
+        yield after
+
+
+def next_fire(expression: str, timezone: str, after: datetime) -> datetime:
+    """First fire instant strictly after `after`, returned as an aware UTC datetime."""
+    start = _utc_instant(after, "after")
+    spec = _compile(expression)
+    return _first_after(spec, _zone(timezone), start, croniter(spec.expression, _REFERENCE))
+
+
+def fire_times(expression: str, timezone: str, after: datetime, count: int) -> list[datetime]:
+    """The next `count` fire instants after `after`, UTC, strictly increasing."""
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
+    start = _utc_instant(after, "after")
+    return list(islice(_fires(_compile(expression), _zone(timezone), start), count))
+
+
+def fires_between(
+    expression: str, timezone: str, start: datetime, end: datetime, limit: int = 10_000
+) -> list[datetime]:
+    """Fire instants in (start, end], UTC, at most `limit` of them (the earliest)."""
+    if limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")
+    low, high = _utc_instant(start, "start"), _utc_instant(end, "end")
+    result: list[datetime] = []
+    for instant in _fires(_compile(expression), _zone(timezone), low):
+        if instant > high or len(result) >= limit:
+            break
+        result.append(instant)
+    return result
+
+
+def preview(expression: str, timezone: str, after: datetime, count: int = 5) -> list[FireTime]:
+    """Upcoming fires with local times, flagging those whose UTC offset changed."""
+    zone = _zone(timezone)
+    previous = _utc_instant(after, "after").astimezone(zone).utcoffset()
+    result: list[FireTime] = []
+    for instant in fire_times(expression, timezone, after, count):
+        local = instant.astimezone(zone)
+        offset = local.utcoffset()
+        result.append(FireTime(utc=instant, local=local, dst_change=offset != previous))
+        previous = offset
+    return result
+
+
+# --- human text -------------------------------------------------------------------------
+
+
+def describe(expression: str, timezone: str) -> str:
+    """English description plus the zone, e.g. 'At 02:00 AM (America/Los_Angeles)'."""
+    text = normalize_cron(expression)
+    zone = validate_timezone(timezone)
+    try:
+        description = _cron_description(text, _DESCRIBE_OPTIONS)
+    except (FormatError, MissingFieldError, WrongArgumentError):
+        # croniter accepts a little syntax cron-descriptor does not; show the raw cron.
+        description = f"Cron {text}"
+    return f"{description} ({zone})"
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+
+
+def _span(seconds: float) -> str:
+    if seconds < 60:
+        return "less than a minute"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return _plural(minutes, "minute")
+    hours = round(seconds / 3600)
+    if hours < 24:
+        return _plural(hours, "hour")
+    return _plural(round(seconds / 86400), "day")
+
+
+def _clock(local: datetime) -> str:
+    hour = local.hour % 12 or 12
+    return f"{hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'} {local.strftime('%Z')}"
+
+
+def humanize_next_run(at: datetime, now: datetime, timezone: str) -> str:
+    """'in 5 minutes · Today 2:00 PM PST'; a past `at` gives 'overdue by 3 minutes'."""
+    at_utc, now_utc = _utc_instant(at, "at"), _utc_instant(now, "now")
+    seconds = (at_utc - now_utc).total_seconds()
+    if seconds < 0:
+        return f"overdue by {_span(-seconds)}"
+    zone = _zone(timezone)
+    local, today = at_utc.astimezone(zone), now_utc.astimezone(zone).date()
+    days = (local.date() - today).days
+    if days == 0:
+        day = "Today"
+    elif days == 1:
+        day = "Tomorrow"
+    else:
+        # Fixed English names: strftime('%a') would follow the host locale.
+        day = f"{_WEEKDAYS[local.weekday()]} {_MONTHS[local.month - 1]} {local.day}"
+        if local.year != today.year:
+            day = f"{day} {local.year}"
+    return f"in {_span(seconds)} · {day} {_clock(local)}"
+
+
+def humanize_duration(seconds: float) -> str:
+    """Compact duration: '850 ms', '12.3 s', '4 min 05 s', '2 h 03 min', '3 d 04 h'."""
+    if not math.isfinite(seconds):
+        raise ValueError(f"duration must be a finite number of seconds, got {seconds!r}")
+    if seconds < 0:
+        # Clock skew between hosts can produce small negatives; show them, don't crash.
+        return f"-{humanize_duration(-seconds)}"
+    if round(seconds * 1000) < 1000:
+        return f"{round(seconds * 1000)} ms"
+    if round(seconds, 1) < 60:
+        return f"{seconds:.1f} s"
+    if round(seconds) < 3600:
+        minutes, secs = divmod(round(seconds), 60)
+        return f"{minutes} min {secs:02d} s"
+    if round(seconds / 60) < 24 * 60:
+        hours, minutes = divmod(round(seconds / 60), 60)
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(round(seconds / 3600), 24)
+    return f"{days} d {hours:02d} h"

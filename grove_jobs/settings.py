@@ -1,0 +1,77 @@
+"""One settings object, read from ``GROVE_*`` environment variables (and ``.env``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    # XDG-style location so the embedded database survives `git clean`; override with
+    # GROVE_DATA_DIR (make run points it at ./.grove for a self-contained checkout).
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "grove-jobs"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Loaded once per entry point and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="GROVE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None  # default: sqlite file <data_dir>/grove.db
+
+    # Sidecar
+    workers: int = Field(default=4, ge=1, le=256)
+    worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    tick_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    heartbeat_interval_seconds: float = Field(default=5.0, gt=0, le=300)
+    lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=3600)
+    prune_interval_seconds: float = Field(default=60.0, gt=0, le=86400)
+
+    # HTTP API
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8765, ge=0, le=65535)
+    api_enabled: bool = True
+    trigger_rate_per_minute: int = Field(default=60, ge=1)
+
+    # Notifications
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "grove-jobs@localhost"
+    smtp_starttls: bool = False
+    webhook_url: str | None = None
+
+    # Dashboard identity
+    trusted_user_header: str | None = None  # e.g. X-Forwarded-Email, only behind a proxy
+    local_user: str = "local@grove.invalid"
+
+    log_level: str = "INFO"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file inside ``data_dir``."""
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite:///{self.data_dir / 'grove.db'}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual ``postgres://`` and ``postgresql://`` spellings; use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; keyword overrides win (CLI flags, tests)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

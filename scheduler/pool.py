@@ -1,0 +1,127 @@
+"""A pool of worker processes, each running one attempt at a time.
+
+A slot whose handler overruns its deadline or ignores a cancel is killed and replaced, so a
+hung handler never holds a worker slot for long.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing as mp
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+
+from grove_jobs.engine.dispatch import ClaimedRun
+from grove_jobs.engine.worker import worker_main
+
+log = logging.getLogger(__name__)
+
+# How long a cancelled handler gets to notice before its process is killed.
+CANCEL_GRACE_SECONDS = 1.0
+
+
+@dataclass
+class WorkerSlot:
+    """One worker process and the run it is executing (if any)."""
+
+    index: int
+    process: mp.process.BaseProcess
+    conn: Connection
+    cancel: object  # multiprocessing Event
+    run: ClaimedRun | None = None
+    deadline: float = 0.0
+    cancel_deadline: float | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def busy(self) -> bool:
+        return self.run is not None
+
+
+class WorkerPool:
+    """Fixed-size pool; the supervisor thread is its only user (no locking needed)."""
+
+    def __init__(self, size: int, database_url: str | None, start_method: str = "forkserver"):
+        self._ctx = mp.get_context(start_method)
+        if start_method == "forkserver":
+            # Import the heavy modules once in the fork server, so each worker starts in ms.
+            self._ctx.set_forkserver_preload(["grove_jobs.engine.worker"])
+        self._database_url = database_url
+        self.slots = [self._spawn(i) for i in range(size)]
+
+    def _spawn(self, index: int) -> WorkerSlot:
+        parent, child = self._ctx.Pipe()
+        cancel = self._ctx.Event()
+        process = self._ctx.Process(
+            target=worker_main,
+            args=(child, cancel, self._database_url),
+            name=f"grove-worker-{index}",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        return WorkerSlot(index=index, process=process, conn=parent, cancel=cancel)
+
+    @property
+    def size(self) -> int:
+        return len(self.slots)
+
+    def idle(self) -> list[WorkerSlot]:
+        return [slot for slot in self.slots if not slot.busy]
+
+    def busy(self) -> list[WorkerSlot]:
+        return [slot for slot in self.slots if slot.busy]
+
+    def submit(self, slot: WorkerSlot, run: ClaimedRun) -> None:
+        """Hand a claimed run to an idle slot."""
+        slot.cancel.clear()
+        slot.run = run
+        slot.started = time.monotonic()
+        slot.deadline = slot.started + run.timeout_seconds
+        slot.cancel_deadline = None
+        slot.conn.send(
+            {
+                "execution_id": run.execution_id,
+                "config_id": run.config_id,
+                "attempt": run.attempt,
+                "job_type": run.job_type,
+                "parameters": run.parameters,
+                "batch_size": run.batch_size,
+                "timeout_seconds": run.timeout_seconds,
+            }
+        )
+
+    def request_cancel(self, slot: WorkerSlot) -> None:
+        """Ask the handler to stop; it is killed if it has not after CANCEL_GRACE_SECONDS."""
+        if slot.cancel_deadline is None:
+            slot.cancel.set()
+            slot.cancel_deadline = time.monotonic() + CANCEL_GRACE_SECONDS
+
+    def release(self, slot: WorkerSlot) -> None:
+        slot.run = None
+        slot.cancel_deadline = None
+
+    def replace(self, slot: WorkerSlot) -> None:
+        """Kill the slot's process (it is hung or dead) and start a fresh one in its place."""
+        self._kill(slot)
+        self.slots[slot.index] = self._spawn(slot.index)
+
+    def _kill(self, slot: WorkerSlot) -> None:
+        with contextlib.suppress(OSError):
+            slot.conn.close()
+        if slot.process.is_alive():
+            slot.process.kill()
+        slot.process.join(timeout=5)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop every worker: politely, then by force."""
+        for slot in self.slots:
+            if not slot.busy:
+                with contextlib.suppress(OSError):
+                    slot.conn.send(None)
+        end = time.monotonic() + timeout
+        for slot in self.slots:
+            slot.process.join(timeout=max(0.0, end - time.monotonic()))
+            self._kill(slot)
