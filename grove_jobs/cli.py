@@ -30,6 +30,7 @@ COMMAND_MODULES: dict[str, str] = {
     "run": "grove_jobs.cli_engine:run",
     "executions": "grove_jobs.cli_engine:executions",
     "schedule": "grove_jobs.cli_engine:schedule_group",
+    "render": "grove_jobs.cli_render:render",
 }
 
 
@@ -97,15 +98,17 @@ def fail(message: str) -> NoReturn:
 class ValidationErrors(click.ClickException):
     """Every field error, one ``FILE: path: message`` line each, then exit 1."""
 
-    def __init__(self, exc: ValidationFailed):
+    def __init__(self, exc: ValidationFailed, note: str = ""):
         super().__init__(str(exc))
         self.errors = exc.errors
+        self.note = note
 
     def show(self, file: Any = None) -> None:
         for error in self.errors:
             click.echo(str(error), err=True, file=file)
         count = len(self.errors)
-        click.echo(f"{count} error{'s' if count != 1 else ''}, nothing written", err=True)
+        summary = f"{count} error{'s' if count != 1 else ''}"
+        click.echo(f"{summary}, {self.note}" if self.note else summary, err=True, file=file)
 
 
 def translate_errors(func: Callable[[], Any]) -> Any:

@@ -13,7 +13,15 @@ import click
 import yaml
 
 from grove_jobs import schedule, services
-from grove_jobs.cli import CliContext, cli_actor, dump_json, echo_json, echo_table, pass_cli
+from grove_jobs.cli import (
+    CliContext,
+    ValidationErrors,
+    cli_actor,
+    dump_json,
+    echo_json,
+    echo_table,
+    pass_cli,
+)
 from grove_jobs.clock import utcnow
 from grove_jobs.exceptions import FieldError, NotFound, ValidationFailed
 from grove_jobs.schema.grove_object import GroveObject
@@ -308,10 +316,13 @@ def apply_configs(cli: CliContext, files: tuple[str, ...], dry_run: bool, as_jso
     All or nothing: every file is validated first and all objects are written in one
     transaction, so one invalid object means nothing is written.
     """
-    objects = load_objects(files)
-    changes = services.apply_objects(
-        cli.db, objects, actor=cli_actor(), source="cli", dry_run=dry_run
-    )
+    try:
+        objects = load_objects(files)
+        changes = services.apply_objects(
+            cli.db, objects, actor=cli_actor(), source="cli", dry_run=dry_run
+        )
+    except ValidationFailed as exc:
+        raise ValidationErrors(exc, note="nothing written") from exc
     if as_json:
         echo_json(changes_json(changes))
     else:
@@ -359,8 +370,14 @@ def delete_config(cli: CliContext, config_id: str, hard: bool) -> None:
 
 
 def _set_enabled(cli: CliContext, config_id: str, enabled: bool) -> None:
-    record = services.set_enabled(cli.db, config_id, enabled, actor=cli_actor(), source="cli")
+    before = services.get_config(cli.db, config_id)
+    record = services.set_enabled(
+        cli.db, config_id, enabled, expected_version=before.version, actor=cli_actor(), source="cli"
+    )
     word = "enabled" if enabled else "disabled"
+    if record.version == before.version:
+        click.echo(f"{config_id} is already {word}")
+        return
     next_run = _timestamp(record.next_run_at) if record.next_run_at else "none"
     click.echo(f"{word} {config_id} (version {record.version}, next run {next_run})")
 

@@ -207,27 +207,28 @@ def _transition(zone: ZoneInfo, before: datetime, after: datetime) -> datetime:
     return datetime.fromtimestamp(high, UTC)
 
 
-def _place(
-    wall: datetime, zone: ZoneInfo, elapsed: bool
-) -> tuple[datetime | None, datetime | None, datetime]:
-    """Map a matching wall time to (first fire, repeat fire, wall to resume the search at).
+class _Placed(NamedTuple):
+    """Where a matching wall time lands on the UTC timeline."""
 
-    The first fire is None only for an elapsed-time schedule whose wall time is skipped.
-    """
+    # The wall time's (first) occurrence; for a wall time skipped by a gap, the gap's end.
+    first: datetime
+    # The second occurrence of a wall time repeated by a fold.
+    second: datetime | None
+    skipped: bool
+
+
+def _place(wall: datetime, zone: ZoneInfo) -> _Placed:
     earlier = wall.replace(tzinfo=zone).utcoffset()
     later = wall.replace(tzinfo=zone, fold=1).utcoffset()
     assert earlier is not None and later is not None  # ZoneInfo always has an offset
     if earlier == later:
-        return _as_utc(wall - earlier), None, wall
+        return _Placed(_as_utc(wall - earlier), None, skipped=False)
     if earlier > later:  # fall back: this wall time happens twice
-        repeat = _as_utc(wall - later) if elapsed else None
-        return _as_utc(wall - earlier), repeat, wall
-    # Spring forward: the wall time does not exist; the gap ends at the transition.
+        return _Placed(_as_utc(wall - earlier), _as_utc(wall - later), skipped=False)
+    # Spring forward: PEP 495 reads a missing time with the offsets on either side of the
+    # gap, which brackets the transition.
     gap_end = _transition(zone, _as_utc(wall - later), _as_utc(wall - earlier))
-    if elapsed:
-        resume = (gap_end + later).replace(tzinfo=None) - _JUST_BEFORE
-        return None, None, resume
-    return gap_end, None, wall
+    return _Placed(gap_end, None, skipped=True)
 
 
 def _first_after(spec: _Spec, zone: ZoneInfo, after: datetime, walls: croniter) -> datetime:
@@ -240,19 +241,24 @@ def _first_after(spec: _Spec, zone: ZoneInfo, after: datetime, walls: croniter) 
     cursor = (after + offset).replace(tzinfo=None)
     for _ in range(_MAX_STEPS):
         wall = _next_wall(spec, walls, cursor)
-        first, repeat, cursor = _place(wall, zone, spec.elapsed)
-        if first is None:
+        placed = _place(wall, zone)
+        if placed.skipped and spec.elapsed:
+            # Elapsed time never shows these wall times; resume where the gap ends.
+            cursor = placed.first.astimezone(zone).replace(tzinfo=None) - _JUST_BEFORE
             continue
-        # First fires grow with the wall time and repeats exceed their first fire, so the
-        # first one past `after` bounds everything that follows.
-        if first > after:
-            return first if best is None else min(best, first)
-        # `after` lies in a repeated hour, past this wall time's first occurrence.
-        if repeat is not None and repeat > after and (best is None or repeat < best):
-            best = repeat
-        # Later walls of the repeated hour only add later repeats; jump past them.
-        first_offset = wall - first.replace(tzinfo=None)
-        cursor = max(wall, (after + first_offset).replace(tzinfo=None))
+        # First occurrences (and gap ends) grow with the wall time, and a second occurrence
+        # comes after its first, so the first one past `after` bounds all later walls.
+        if placed.first > after:
+            return placed.first if best is None else min(best, placed.first)
+        # Only reachable inside a fold, with `after` past the wall's first occurrence.
+        assert placed.second is not None
+        if spec.elapsed and placed.second > after and (best is None or placed.second < best):
+            best = placed.second
+        # The fold's remaining walls first occurred before `after` too, and their second
+        # occurrences come after this one: resume where the repeated wall times end.
+        fold_end = _transition(zone, placed.first, placed.second)
+        first_offset = wall - placed.first.replace(tzinfo=None)
+        cursor = (fold_end + first_offset).replace(tzinfo=None) - _JUST_BEFORE
     raise CronError(f"{spec.expression!r}: no fire time found after {after}")
 
 

@@ -1,18 +1,24 @@
 """Shared fixtures: fresh SQLite and PostgreSQL databases, and migrated ``Database`` objects.
 
-- ``sqlite_url`` / ``postgres_url``: a fresh, empty database per test.
-- ``database_url``: the same, parametrised over both backends (``[sqlite]`` / ``[postgres]``;
-  the PostgreSQL half carries the ``postgres`` marker).
-- ``db``: ``Database(database_url)`` migrated to head.
+- ``sqlite_url`` / ``postgres_url``: a fresh, *empty* database per test (nothing migrated).
+- ``backend``: ``"sqlite"`` or ``"postgres"``; every fixture below follows it, so a test using
+  several of them runs once per backend (ids ``[sqlite]`` / ``[postgres]``; the PostgreSQL
+  half carries the ``postgres`` marker).
+- ``database_url``: a fresh, empty database on the current backend (migration tests,
+  ``grove-jobs db upgrade``).
+- ``db_url``: a migrated database with empty tables on the current backend.
+- ``db``: ``Database(db_url)``; its engine is disposed after the test. ``db.url`` is the URL
+  to hand to a CLI subprocess that should see the same data.
 
-Replaying migrations for every test would dominate the suite's runtime, so each backend gets
-one migrated template per session and ``db`` clones it (``CREATE DATABASE ... TEMPLATE`` on
-PostgreSQL, a file copy on SQLite); ``test_migrations.py`` checks that the template is what
-the migrations produce.
+Replaying the migrations for every test would dominate the runtime, so each backend is
+migrated once per session: on SQLite ``db_url`` copies a migrated template file; on PostgreSQL
+it is one migrated database per session whose tables are truncated before each test (creating
+databases is slow on a busy server). ``test_migrations.py`` checks that a migrated database
+matches the SQLAlchemy metadata.
 
-PostgreSQL comes from ``GROVE_TEST_DATABASE_URL`` (an admin URL; default: the local ``test``
-database). When it is unreachable the PostgreSQL tests skip, unless ``GROVE_REQUIRE_POSTGRES=1``
-(CI), which turns that into a failure.
+PostgreSQL comes from ``GROVE_TEST_DATABASE_URL`` (an admin URL that may create databases;
+default: the local ``test`` database). When it is unreachable the PostgreSQL tests skip,
+unless ``GROVE_REQUIRE_POSTGRES=1`` (CI), which turns that into a failure.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from sqlalchemy.exc import OperationalError
 
 from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
+from grove_jobs.db.tables import Base
 from grove_jobs.demo import MOCK_HEALTH_CHECK
 from grove_jobs.settings import normalize_database_url
 
@@ -44,8 +51,8 @@ def _admin_url() -> str:
     return normalize_database_url(os.environ.get("GROVE_TEST_DATABASE_URL", DEFAULT_ADMIN_URL))
 
 
-def _url_for(admin_url: str, database: str) -> str:
-    return make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+def _url_for(database: str) -> str:
+    return make_url(_admin_url()).set(database=database).render_as_string(hide_password=False)
 
 
 # --------------------------------------------------------------------------- SQLite
@@ -64,11 +71,11 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'grove.db'}"
 
 
-def _clone_sqlite(template: Path, url: str) -> None:
-    target = Path(make_url(url).database or "")
-    if target.exists():
-        raise RuntimeError(f"{target} already exists; clone into a fresh database only")
-    shutil.copyfile(template, target)
+@pytest.fixture
+def _migrated_sqlite_url(tmp_path: Path, _sqlite_template: Path) -> str:
+    target = tmp_path / "grove-migrated.db"
+    shutil.copyfile(_sqlite_template, target)
+    return f"sqlite:///{target}"
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -93,26 +100,14 @@ def _pg_admin() -> Iterator[Engine]:
     engine.dispose()
 
 
-def _create_database(admin: Engine, name: str, template: str = "template0") -> None:
+def _create_database(admin: Engine, name: str) -> None:
     with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0')
 
 
 def _drop_database(admin: Engine, name: str) -> None:
     with admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="session")
-def _pg_template(_pg_admin: Engine) -> Iterator[str]:
-    """A migrated database that per-test databases are cloned from."""
-    name = f"grove_tpl_{uuid.uuid4().hex[:12]}"
-    _create_database(_pg_admin, name)
-    try:
-        migrate.upgrade(_url_for(_admin_url(), name))  # disposes its engine: clonable afterwards
-        yield name
-    finally:
-        _drop_database(_pg_admin, name)
 
 
 @pytest.fixture
@@ -121,39 +116,69 @@ def postgres_url(_pg_admin: Engine) -> Iterator[str]:
     name = f"grove_test_{uuid.uuid4().hex[:12]}"
     _create_database(_pg_admin, name)
     try:
-        yield _url_for(_admin_url(), name)
+        yield _url_for(name)
     finally:
         _drop_database(_pg_admin, name)
+
+
+@pytest.fixture(scope="session")
+def _pg_session_db(_pg_admin: Engine) -> Iterator[Engine]:
+    """One migrated PostgreSQL database for the session (an AUTOCOMMIT engine on it)."""
+    name = f"grove_test_{uuid.uuid4().hex[:12]}"
+    _create_database(_pg_admin, name)
+    url = _url_for(name)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        migrate.upgrade(url)
+        yield engine
+    finally:
+        engine.dispose()
+        _drop_database(_pg_admin, name)
+
+
+@pytest.fixture
+def _migrated_postgres_url(_pg_session_db: Engine) -> str:
+    with _pg_session_db.connect() as connection:
+        # A connection left open by an earlier test (a killed subprocess, an undisposed
+        # engine) would make TRUNCATE wait for its lock forever.
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        # DELETE, not TRUNCATE: on tables this small it is much cheaper (no new relation
+        # files to create and sync), and tests never rely on ids starting at 1.
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.exec_driver_sql(f'DELETE FROM "{table.name}"')
+    return _pg_session_db.url.render_as_string(hide_password=False)
 
 
 # --------------------------------------------------------------------------- both
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest) -> str:
-    """A fresh, empty database on each backend."""
-    return request.getfixturevalue(f"{request.param}_url")
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend of this test run: "sqlite" or "postgres"."""
+    return request.param
 
 
 @pytest.fixture
-def migrated_url(request: pytest.FixtureRequest, database_url: str) -> str:
-    """``database_url``, migrated to head (by cloning the session's migrated template)."""
-    if make_url(database_url).get_backend_name() == "sqlite":
-        _clone_sqlite(request.getfixturevalue("_sqlite_template"), database_url)
-    else:
-        admin: Engine = request.getfixturevalue("_pg_admin")
-        name = make_url(database_url).database or ""
-        # The empty database is recreated from the template under the same name, so the
-        # URL the test holds keeps pointing at it (and postgres_url's finaliser drops it).
-        _drop_database(admin, name)
-        _create_database(admin, name, template=request.getfixturevalue("_pg_template"))
-    return database_url
+def database_url(request: pytest.FixtureRequest, backend: str) -> str:
+    """A fresh, empty database on the current backend."""
+    return request.getfixturevalue(f"{backend}_url")
 
 
 @pytest.fixture
-def db(migrated_url: str) -> Iterator[Database]:
-    """A migrated Database on each backend; its engine is disposed afterwards."""
-    database = Database(migrated_url)
+def db_url(request: pytest.FixtureRequest, backend: str) -> str:
+    """A migrated database with empty tables on the current backend."""
+    return request.getfixturevalue(f"_migrated_{backend}_url")
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """A migrated, empty Database on the current backend; its engine is disposed afterwards."""
+    database = Database(db_url)
     try:
         yield database
     finally:
@@ -285,6 +310,12 @@ INVALID_CONFIGS = [
         "payload.parameters.verbose",
     ),
 ]
+
+
+@pytest.fixture
+def invalid_configs() -> list[InvalidConfig]:
+    """The whole table, for tests that feed every invalid input at once."""
+    return list(INVALID_CONFIGS)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -159,3 +159,8 @@ class SchedulerNodeRow(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_tick_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_tick_ms: Mapped[float | None] = mapped_column(Float)
+
+
+# The content domain's tables live in their own package but on this metadata (migrations/env.py
+# and schema comparisons see one metadata); imported last because it imports Base from here.
+import grove_jobs.domain.tables  # noqa: E402, F401

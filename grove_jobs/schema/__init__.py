@@ -1,5 +1,6 @@
 """Pydantic schemas: GroveObject, job-config payloads, parameters, executions, the type registry."""
 
+from grove_jobs.schema import advancement_rule as _advancement_rule  # noqa: F401  (registers)
 from grove_jobs.schema import builtin_types as _builtin_types  # noqa: F401  (registers types)
 from grove_jobs.schema.grove_object import GroveObject, parse_grove_object, validate_payload
 from grove_jobs.schema.job_config import (

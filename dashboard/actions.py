@@ -1,0 +1,163 @@
+"""Every write the dashboard makes: permission check, the service call, then a cache clear.
+
+Run Now and Retry carry request ids kept in ``st.session_state``: a double click, or the rerun
+Streamlit does after a click, sends the same id again, and the service returns the run it
+already queued instead of starting a second one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.context import database
+from dashboard.identity import current_user, require
+from grove_jobs import services
+from grove_jobs.db.records import ConfigRecord
+from grove_jobs.engine.enqueue import cancel_execution, retry_execution, run_now
+from grove_jobs.schema.execution import Execution
+from grove_jobs.schema.grove_object import GroveObject
+
+# Clicks on the same Run Now within this window are one request, whatever the run is doing.
+DEBOUNCE_SECONDS = 2.0
+_REQUESTS = "_run_requests"
+
+
+@dataclass(frozen=True)
+class Queued:
+    """The outcome of Run Now / Retry: the execution, and whether an earlier click made it."""
+
+    execution: Execution
+    repeated: bool
+
+
+def save(obj: GroveObject, *, expected_version: int) -> ConfigRecord:
+    """Save an edited object; VersionConflict when someone saved since ``expected_version``."""
+    require("config.edit", obj.id)
+    try:
+        return services.update_config(
+            database(), obj, expected_version=expected_version, actor=current_user(), source="ui"
+        )
+    finally:
+        data.clear()
+
+
+def create(obj: GroveObject) -> ConfigRecord:
+    """Store a new object (AlreadyExists when the id is taken)."""
+    require("config.create", obj.id)
+    try:
+        return services.create_config(database(), obj, actor=current_user(), source="ui")
+    finally:
+        data.clear()
+
+
+def set_enabled(config_id: str, enabled: bool, *, expected_version: int) -> ConfigRecord:
+    """Switch a schedule (or a rule) on or off."""
+    require("config.enable", config_id)
+    try:
+        return services.set_enabled(
+            database(),
+            config_id,
+            enabled,
+            expected_version=expected_version,
+            actor=current_user(),
+            source="ui",
+        )
+    finally:
+        data.clear()
+
+
+def duplicate(config_id: str) -> ConfigRecord:
+    """Copy a config under a free id (disabled)."""
+    require("config.duplicate", config_id)
+    try:
+        return services.duplicate_config(
+            database(), config_id, actor=current_user(), source="ui"
+        )
+    finally:
+        data.clear()
+
+
+def archive(config_id: str) -> ConfigRecord:
+    """Soft delete: no more runs, history kept."""
+    require("config.archive", config_id)
+    try:
+        return services.archive_config(database(), config_id, actor=current_user(), source="ui")
+    finally:
+        data.clear()
+
+
+def _request_id(scope: str) -> tuple[str, int | None]:
+    """The request id for a click in ``scope``: the previous one while it is still a duplicate
+    (within the debounce window, or its run has not been picked up yet), else a fresh one."""
+    requests: dict[str, dict[str, Any]] = st.session_state.setdefault(_REQUESTS, {})
+    entry = requests.get(scope)
+    if entry is not None:
+        recent = time.monotonic() - entry["issued"] < DEBOUNCE_SECONDS
+        waiting = False
+        if not recent and entry.get("execution_id") is not None:
+            try:
+                run = services.get_execution(database(), entry["execution_id"])
+                waiting = run.status == "queued"
+            except services.NotFound:
+                waiting = False
+        if recent or waiting:
+            return entry["id"], entry.get("execution_id")
+    request_id = services.new_request_id()
+    requests[scope] = {"id": request_id, "issued": time.monotonic(), "execution_id": None}
+    return request_id, None
+
+
+def _remember(scope: str, execution: Execution) -> None:
+    st.session_state[_REQUESTS][scope]["execution_id"] = execution.id
+
+
+def start_run(config_id: str, overrides: dict[str, Any] | None = None) -> Queued:
+    """Run Now (optionally with parameter overrides; ValidationFailed names the fields)."""
+    require("run.start", config_id)
+    scope = f"run:{config_id}:{'overrides' if overrides else 'plain'}"
+    request_id, previous = _request_id(scope)
+    try:
+        execution = run_now(
+            database(),
+            config_id,
+            requested_by=current_user(),
+            request_id=request_id,
+            parameter_overrides=overrides or None,
+        )
+    finally:
+        data.clear()
+    _remember(scope, execution)
+    return Queued(execution, repeated=previous == execution.id)
+
+
+def retry(execution_id: int) -> Queued:
+    """Start a new run of a finished one; retrying the same run twice returns the first retry."""
+    require("run.retry", str(execution_id))
+    scope = f"retry:{execution_id}"
+    requests: dict[str, dict[str, Any]] = st.session_state.setdefault(_REQUESTS, {})
+    entry = requests.setdefault(
+        scope, {"id": f"retry-{execution_id}-{services.new_request_id()[:16]}", "issued": 0.0}
+    )
+    previous = entry.get("execution_id")
+    try:
+        execution = retry_execution(
+            database(), execution_id, requested_by=current_user(), request_id=entry["id"]
+        )
+    finally:
+        data.clear()
+    entry["execution_id"] = execution.id
+    return Queued(execution, repeated=previous == execution.id)
+
+
+def cancel(execution_id: int) -> Execution:
+    """Cancel a waiting or running run."""
+    require("run.cancel", str(execution_id))
+    try:
+        return cancel_execution(database(), execution_id, requested_by=current_user())
+    finally:
+        data.clear()

@@ -1,0 +1,175 @@
+"""A console card: header, summary, chips and actions for one stored object.
+
+Everything is drawn from a cached ``CardRow``; only the Enabled toggle and Run Now write, each
+through ``dashboard.actions`` in a widget callback (so the click is handled exactly once,
+before the rerun that redraws the grid).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+from dashboard import actions, data
+from dashboard.components.feedback import toast_later
+from dashboard.data import CardRow
+from dashboard.display import (
+    EXECUTION_BADGES,
+    ago_text,
+    card_status,
+    describe,
+    duration_text,
+    items_text,
+    named_color,
+    next_run_text,
+    safe,
+)
+from dashboard.nav import CONFIG_PARAM, INSPECTOR
+from grove_jobs.exceptions import GroveError
+from grove_jobs.schema.registry import ExperienceType
+
+# An icon in meta is free text; only a short emoji-like string is shown, anything else falls
+# back to the type's emoji.
+_MAX_ICON_CHARS = 4
+
+
+def card_key(config_id: str) -> str:
+    """The card container's key (CSS class ``st-key-card-<id>``)."""
+    return f"card-{config_id}"
+
+
+def render_card(row: CardRow, experience: ExperienceType, now: datetime) -> None:
+    """Draw one card."""
+    with st.container(border=True, key=card_key(row.id)):
+        _header(row, experience)
+        if row.job_type is not None:
+            _job_summary(row, now)
+            _job_chips(row)
+        else:
+            _generic_summary(row)
+        _actions(row)
+
+
+def _icon(row: CardRow, experience: ExperienceType) -> str:
+    icon = row.icon or ""
+    if 0 < len(icon) <= _MAX_ICON_CHARS and not any(c.isascii() for c in icon):
+        return icon
+    return experience.emoji
+
+
+def _header(row: CardRow, experience: ExperienceType) -> None:
+    label, color, icon = card_status(row.enabled, row.status, row.last_status)
+    with st.container(horizontal=True, vertical_alignment="top", gap="small"):
+        st.markdown(f"{_icon(row, experience)} **{safe(row.title)}**", width="stretch")
+        st.badge(label, color=color, icon=icon)  # type: ignore[arg-type]
+    kind = f":{named_color(experience.color)}[{safe(experience.label)}]"
+    detail = f" · {safe(row.job_type)}" if row.job_type else ""
+    st.caption(f"{kind}{detail} · `{safe(row.id)}`" if False else f"{kind}{detail} · {safe(row.id)}")
+
+
+def _job_summary(row: CardRow, now: datetime) -> None:
+    if row.next_run_at is not None:
+        when = next_run_text(row.next_run_at, now, row.timezone)
+        countdown, _, local = when.partition(" · ")
+        text = f"Next run **{safe(local or countdown)}** · {safe(countdown)}" if local else (
+            f"Next run {safe(countdown)}"
+        )
+    else:
+        text = "Next run — schedule off" if row.enabled is False else "Next run — not scheduled"
+    st.markdown(f":material/event: {text}")
+    if row.last_status is None:
+        st.markdown(":material/history: No runs yet")
+        return
+    status_label, status_color, status_icon = EXECUTION_BADGES.get(
+        row.last_status, (row.last_status, "gray", ":material/help:")
+    )
+    parts = [
+        part
+        for part in (
+            items_text(row.last_items, row.last_items_total),
+            duration_text(row.last_duration) if row.last_duration is not None else "",
+            ago_text(row.last_at, now),
+        )
+        if part
+    ]
+    rest = f" · {safe(' · '.join(parts))}" if parts else ""
+    st.markdown(
+        f":material/history: Last run :{status_color}-badge[{status_icon} {safe(status_label)}]"
+        f"{rest}"
+    )
+
+
+def _job_chips(row: CardRow) -> None:
+    schedule = describe(row.cron or "", row.timezone or "UTC")
+    retries = f"{row.max_attempts} attempt{'s' if row.max_attempts != 1 else ''} · {row.backoff}"
+    with st.container(horizontal=True, gap="small"):
+        st.badge(safe(schedule), color="gray", icon=":material/schedule:")
+        st.badge(f"Batch {row.batch_size:,}", color="gray", icon=":material/inventory_2:")
+        st.badge(safe(retries), color="gray", icon=":material/replay:")
+
+
+def _generic_summary(row: CardRow) -> None:
+    if row.description:
+        st.caption(safe(row.description))
+    if row.chips:
+        with st.container(horizontal=True, gap="small"):
+            for key, value in row.chips:
+                st.badge(safe(f"{key}: {value}"), color="gray")
+
+
+def _actions(row: CardRow) -> None:
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        if row.enabled is not None:
+            key = f"enabled:{row.id}:v{row.version}"
+            st.toggle(
+                "Enabled",
+                value=row.enabled,
+                key=key,
+                on_change=_toggle,
+                args=(row.id, row.version, key),
+            )
+        if row.runnable:
+            st.button(
+                "Run Now",
+                key=f"run:{row.id}",
+                icon=":material/play_arrow:",
+                on_click=_run_now,
+                args=(row.id, row.title),
+                disabled=row.status == "archived",
+            )
+        st.page_link(
+            INSPECTOR,
+            label="Configure",
+            icon=":material/tune:",
+            query_params={CONFIG_PARAM: row.id},
+        )
+
+
+def _toggle(config_id: str, version: int, key: str) -> None:
+    enabled = bool(st.session_state[key])
+    try:
+        actions.set_enabled(config_id, enabled, expected_version=version)
+    except GroveError as exc:
+        data.clear()
+        st.toast(safe(f"Could not switch {config_id}: {exc}"), icon=":material/error:")
+        return
+    state = "enabled" if enabled else "disabled"
+    toast_later(safe(f"{config_id} {state}"))
+
+
+def run_now_message(title: str, queued: actions.Queued) -> str:
+    """'Run #12 of Nightly queued' or, for a repeated click, 'already queued'."""
+    run = queued.execution
+    if queued.repeated:
+        return safe(f"Run #{run.id} of {title} was already requested ({run.status})")
+    return safe(f"Run #{run.id} of {title} queued")
+
+
+def _run_now(config_id: str, title: str) -> None:
+    try:
+        queued = actions.start_run(config_id)
+    except GroveError as exc:
+        st.toast(safe(f"Could not run {config_id}: {exc}"), icon=":material/error:")
+        return
+    toast_later(run_now_message(title, queued), icon=":material/play_arrow:")

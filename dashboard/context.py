@@ -1,0 +1,34 @@
+"""The dashboard's composition root: settings and the database, built once per process.
+
+Every page and component gets the database from here, so there is exactly one engine (and one
+connection pool) per Streamlit server, however many sessions are open.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from grove_jobs.db.engine import Database
+from grove_jobs.settings import Settings, load_settings
+
+
+@st.cache_resource(show_spinner=False)
+def settings() -> Settings:
+    """``GROVE_*`` settings, read once per server process."""
+    return load_settings()
+
+
+def _dispose(db: Database) -> None:
+    db.dispose()
+
+
+@st.cache_resource(show_spinner=False, on_release=_dispose)
+def database() -> Database:
+    """The shared Database (engine + session factory) for the configured URL."""
+    return Database(settings().effective_database_url)
+
+
+def reset() -> None:
+    """Forget settings and database (tests point the dashboard at a new database)."""
+    database.clear()
+    settings.clear()

@@ -1,0 +1,228 @@
+"""Cached reads for the dashboard, and dashboard-only queries.
+
+Every read goes through ``st.cache_data`` with a short TTL: a rerun (a click, a keystroke) is
+served from memory, while changes made elsewhere (the sidecar, the CLI, another browser) show
+up within seconds. Every write in ``dashboard.actions`` calls :func:`clear` afterwards, so the
+user who made a change sees it at once.
+
+Cached values are pickled per hit, so the console caches lean rows (``CardRow``), not models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import streamlit as st
+from sqlalchemy import func, select
+
+from dashboard.context import database
+from grove_jobs import services
+from grove_jobs.db.records import ConfigRecord
+from grove_jobs.db.tables import JobConfigRow
+from grove_jobs.schema.execution import Execution, LogLine, Revision
+from grove_jobs.schema.job_config import JobConfigPayload
+from grove_jobs.schema.registry import get_type, json_path_get
+from grove_jobs.services import ConfigQuery, ConfigView
+
+LIVE_TTL = 1  # the status of a run that may be running right now
+LIST_TTL = 3  # the console grid and history tables
+# Generic cards show this many scalar payload fields as chips.
+GENERIC_CHIPS = 3
+
+
+@dataclass(frozen=True)
+class CardRow:
+    """What one console card shows; plain values so a cache hit is a cheap unpickle."""
+
+    id: str
+    type: str
+    title: str
+    description: str
+    icon: str | None
+    version: int
+    status: str  # meta.status
+    enabled: bool | None  # None: the type has no on/off switch
+    runnable: bool
+    job_type: str | None = None
+    cron: str | None = None
+    timezone: str | None = None
+    batch_size: int | None = None
+    max_attempts: int | None = None
+    backoff: str | None = None
+    next_run_at: datetime | None = None
+    last_status: str | None = None
+    last_at: datetime | None = None
+    last_duration: float | None = None
+    last_items: int | None = None
+    last_items_total: int | None = None
+    chips: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ConsoleData:
+    """The console's result set: matching cards plus the registry metrics over them."""
+
+    rows: list[CardRow]
+    metrics: list[tuple[str, int]]
+
+
+def _card_row(view: ConfigView) -> CardRow:
+    record, last = view.record, view.last_run
+    obj = record.object
+    experience = get_type(obj.type)
+    data = obj.to_json_dict()
+    title = obj.meta.title or (
+        json_path_get(data, experience.title_path) if experience.title_path else None
+    )
+    enabled = (
+        bool(json_path_get(data, experience.enabled_path)) if experience.enabled_path else None
+    )
+    common: dict[str, Any] = {
+        "id": obj.id,
+        "type": obj.type,
+        "title": str(title or obj.id),
+        "description": obj.meta.description,
+        "icon": obj.meta.icon,
+        "version": record.version,
+        "status": obj.meta.status,
+        "enabled": enabled,
+        "runnable": isinstance(obj.payload, JobConfigPayload),
+        "next_run_at": record.next_run_at,
+    }
+    if last is not None:
+        common.update(
+            last_status=last.status,
+            last_at=last.started_at or last.queued_at,
+            last_duration=last.duration_seconds,
+            last_items=last.items_processed,
+            last_items_total=last.items_total,
+        )
+    payload = obj.payload
+    if isinstance(payload, JobConfigPayload):
+        return CardRow(
+            **common,
+            job_type=payload.job_type,
+            cron=payload.schedule.cron_expression,
+            timezone=payload.schedule.timezone,
+            batch_size=payload.limits.batch_size,
+            max_attempts=payload.retry.max_attempts,
+            backoff=payload.retry.backoff_strategy,
+        )
+    return CardRow(**common, chips=_generic_chips(data["payload"], experience.enabled_path))
+
+
+def _generic_chips(payload: dict[str, Any], enabled_path: str | None) -> tuple[tuple[str, str], ...]:
+    """The first few scalar payload fields, for types the dashboard knows nothing about."""
+    skip = enabled_path.rsplit(".", 1)[-1] if enabled_path else None
+    chips = []
+    for key, value in payload.items():
+        if key == skip or isinstance(value, dict | list) or value in (None, ""):
+            continue
+        chips.append((key, str(value)))
+        if len(chips) == GENERIC_CHIPS:
+            break
+    return tuple(chips)
+
+
+@st.cache_data(ttl=LIST_TTL, show_spinner=False, max_entries=64)
+def console(
+    type_name: str, text: str, filters: tuple[tuple[str, str], ...], sort: str | None
+) -> ConsoleData:
+    """Cards of one type matching search and filters, sorted: one list_configs call."""
+    query = ConfigQuery(type=type_name, text=text or None, filters=dict(filters), sort=sort)
+    views = services.list_configs(database(), query)
+    metrics = []
+    specs = get_type(type_name).metrics
+    if specs:
+        documents = [v.to_json() for v in views]
+        metrics = [(m.label, sum(1 for d in documents if m.predicate(d))) for m in specs]
+    return ConsoleData([_card_row(v) for v in views], metrics)
+
+
+@st.cache_data(ttl=LIST_TTL, show_spinner=False)
+def type_counts() -> dict[str, int]:
+    """Non-archived objects per type (one GROUP BY; the console's type buttons)."""
+    stmt = (
+        select(JobConfigRow.type, func.count())
+        .where(JobConfigRow.status != "archived")
+        .group_by(JobConfigRow.type)
+    )
+    with database().read() as session:
+        return {type_: count for type_, count in session.execute(stmt)}
+
+
+@st.cache_data(ttl=LIST_TTL, show_spinner=False)
+def config_choices() -> list[tuple[str, str, str]]:
+    """(id, type, title) of every non-archived object, for the inspector's picker."""
+    stmt = (
+        select(JobConfigRow.id, JobConfigRow.type, JobConfigRow.meta, JobConfigRow.payload)
+        .where(JobConfigRow.status != "archived")
+        .order_by(JobConfigRow.id)
+    )
+    with database().read() as session:
+        rows = session.execute(stmt).all()
+    return [(r.id, r.type, str(r.meta.get("title") or r.payload.get("displayName") or r.id)) for r in rows]
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=256)
+def config(config_id: str) -> ConfigRecord | None:
+    """One stored object, or None (deleted, or a typo in the URL)."""
+    return services.find_config(database(), config_id)
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=256)
+def latest_execution(config_id: str) -> Execution | None:
+    """The newest run of a config (index-backed: ORDER BY id DESC LIMIT 1)."""
+    page = services.execution_history(database(), config_id, limit=1)
+    return page.items[0] if page.items else None
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=256)
+def tail_logs(execution_id: int, limit: int = 20) -> list[LogLine]:
+    """The last ``limit`` log lines of a run."""
+    return services.execution_logs(database(), execution_id, limit=limit, tail=True)
+
+
+@st.cache_data(ttl=LIST_TTL, show_spinner=False, max_entries=256)
+def logs(execution_id: int) -> list[LogLine]:
+    """Every log line of a run (up to the service's limit), oldest first."""
+    return services.execution_logs(database(), execution_id, limit=5000)
+
+
+@st.cache_data(ttl=LIST_TTL, show_spinner=False, max_entries=256)
+def history_page(config_id: str, before_id: int | None, limit: int) -> services.ExecutionPage:
+    """One keyset page of a config's runs, newest first."""
+    return services.execution_history(database(), config_id, limit=limit, before_id=before_id)
+
+
+@st.cache_data(ttl=LIST_TTL, show_spinner=False, max_entries=64)
+def recent_executions(config_id: str, limit: int) -> list[Execution]:
+    """The newest ``limit`` runs of a config, for the history charts."""
+    return services.execution_history(database(), config_id, limit=limit).items
+
+
+def latest_revision(config_id: str) -> Revision | None:
+    """Who saved last (uncached: only read when a save conflicts)."""
+    revisions = services.list_revisions(database(), config_id, limit=1)
+    return revisions[0] if revisions else None
+
+
+READS = (
+    console,
+    type_counts,
+    config_choices,
+    config,
+    latest_execution,
+    tail_logs,
+    logs,
+    history_page,
+    recent_executions,
+)
+
+
+def clear() -> None:
+    """Drop every cached read; called after each write so its author sees it at once."""
+    for read in READS:
+        read.clear()

@@ -1,0 +1,8 @@
+"""Page paths, relative to ``dashboard/app.py``; links and switches use these names."""
+
+CONSOLE = "views/console.py"
+INSPECTOR = "views/inspector.py"
+NEW_CONFIG = "views/new_config.py"
+
+# Query parameter naming the inspected config: /inspector?config=<id> is a shareable URL.
+CONFIG_PARAM = "config"

@@ -1,0 +1,407 @@
+"""``/api/jobs``: list, read and replace job configs, trigger runs, page history, revisions."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from grove_jobs import services
+from grove_jobs.auth.audit import revision_changes
+from grove_jobs.db.records import execution_json
+from grove_jobs.engine.enqueue import run_now
+from grove_jobs.exceptions import AlreadyExists, FieldError, NotFound, ValidationFailed
+from grove_jobs.schema.execution import ExecutionStatus
+from grove_jobs.schema.grove_object import parse_grove_object
+from grove_jobs.schema.meta import SLUG_PATTERN
+from scheduler.api_auth import Principal, current_principal, rate_limited, requires
+from scheduler.api_context import ApiContext, get_context
+from scheduler.api_models import (
+    ConflictOut,
+    ErrorOut,
+    ExecutionOut,
+    ExecutionPageOut,
+    JobListOut,
+    JobOut,
+    RevisionListOut,
+    TriggerByIdIn,
+    TriggerIn,
+    ValidationErrorOut,
+)
+
+router = APIRouter(prefix="/api", tags=["jobs"])
+
+JOB_TYPE = "job-config"
+MAX_ID = 2**63 - 1  # larger ids cannot exist, and SQLite cannot even bind them
+_SLUG = re.compile(SLUG_PATTERN)
+_ETAG = re.compile(r'^(?:W/)?"?([0-9]{1,9})"?$')
+
+Ctx = Annotated[ApiContext, Depends(get_context)]
+Caller = Annotated[Principal, Depends(current_principal)]
+ConfigId = Annotated[str, Path(description="The config's slug, e.g. mock-health-check")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=100,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any printable ASCII key (1-100 chars). Repeating a trigger with the same key "
+        "and token returns the execution the first call created instead of starting another.",
+    ),
+]
+
+E401 = {401: {"model": ErrorOut, "description": "Missing, invalid, expired or revoked token"}}
+E403 = {403: {"model": ErrorOut, "description": "The token lacks the route's scope"}}
+E404 = {404: {"model": ErrorOut, "description": "No such job config"}}
+E422 = {422: {"model": ValidationErrorOut, "description": "Invalid input, by field path"}}
+AUTH = {**E401, **E403}
+E429 = {429: {"model": ErrorOut, "description": "Trigger rate limit; see Retry-After"}}
+
+EXAMPLE = {
+    "meta": {"id": "mock-health-check", "type": "job-config", "title": "Mock Health Check"},
+    "payload": {
+        "jobType": "health-check",
+        "displayName": "Mock Health Check",
+        "schedule": {"cronExpression": "*/5 * * * *", "timezone": "UTC", "isEnabled": True},
+        "retry": {
+            "maxAttempts": 2,
+            "backoffStrategy": "fixed",
+            "initialDelaySeconds": 10,
+            "maxDelaySeconds": 60,
+        },
+        "limits": {"batchSize": 10, "timeoutSeconds": 30, "maxConcurrent": 1},
+        "parameters": {"jobType": "health-check", "checks": ["database", "storage"]},
+    },
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def is_slug(value: str) -> bool:
+    return bool(_SLUG.fullmatch(value)) and "--" not in value
+
+
+def unstorable(value: Any, path: str) -> list[FieldError]:
+    """Strings no database can keep as given: NUL (PostgreSQL text and JSONB reject it) and
+    lone surrogates (not encodable as UTF-8). Refused up front as 422, not stored mangled."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return [FieldError(path, "must not contain NUL characters")]
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return [FieldError(path, "must be valid Unicode text")]
+        return []
+    if isinstance(value, dict):
+        errors = []
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else str(key)
+            errors.extend(unstorable(key, sub) or unstorable(item, sub))
+        return errors
+    if isinstance(value, list):
+        return [e for i, item in enumerate(value) for e in unstorable(item, f"{path}.{i}")]
+    return []
+
+
+def job_view(ctx: ApiContext, config_id: str) -> services.ConfigView:
+    """A job config with its last run; NotFound for other object types too."""
+    if not is_slug(config_id):
+        raise NotFound("job", config_id)
+    record = services.get_config(ctx.db, config_id)
+    if record.type != JOB_TYPE:
+        raise NotFound("job", config_id)
+    return services.ConfigView(record, services.last_runs(ctx.db, [config_id]).get(config_id))
+
+
+def _job_response(view: services.ConfigView, status: int = 200) -> JSONResponse:
+    return JSONResponse(view.to_json(), status, headers={"ETag": f'"{view.record.version}"'})
+
+
+# --------------------------------------------------------------------------- read
+
+
+@router.get(
+    "/jobs",
+    summary="List job configs",
+    response_model=None,
+    responses={200: {"model": JobListOut}, **AUTH, **E422},
+    **requires("read"),
+)
+def list_jobs(
+    ctx: Ctx,
+    tag: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text search")] = None,
+    enabled: Annotated[bool | None, Query(description="Only schedules switched on/off")] = None,
+    include_archived: Annotated[bool, Query(alias="includeArchived")] = False,
+) -> JSONResponse:
+    """Job configs by id, each with its runtime ``state`` (version, next and last run)."""
+    query = services.ConfigQuery(
+        type=JOB_TYPE, enabled=enabled, tag=tag, text=q, include_archived=include_archived
+    )
+    items = [v.to_json() for v in services.list_configs(ctx.db, query)]
+    return JSONResponse({"items": items, "total": len(items)})
+
+
+@router.get(
+    "/jobs/{config_id}",
+    summary="Read one job config",
+    response_model=None,
+    responses={200: {"model": JobOut}, **AUTH, **E404},
+    **requires("read"),
+)
+def get_job(ctx: Ctx, config_id: ConfigId) -> JSONResponse:
+    """The config as GroveObject JSON plus ``state``; the ``ETag`` is its version."""
+    return _job_response(job_view(ctx, config_id))
+
+
+# --------------------------------------------------------------------------- write
+
+
+def _expected_version(if_match: str) -> int | None:
+    value = if_match.strip()
+    if value == "*":
+        return None  # RFC 9110: any current version; opts out of the conflict check
+    match = _ETAG.fullmatch(value)
+    if match is None:
+        raise HTTPException(400, 'If-Match must carry the version from GET (its ETag), e.g. "3"')
+    return int(match.group(1))
+
+
+def _object_for(config_id: str, body: dict[str, Any]) -> Any:
+    data = {k: v for k, v in body.items() if k != "state"}  # GET's runtime state, read-only
+    errors = unstorable(data, "")
+    meta = data.get("meta")
+    if isinstance(meta, dict):
+        meta = data["meta"] = {"id": config_id, "type": JOB_TYPE, **meta}
+        if meta["id"] != config_id:
+            errors.append(FieldError("meta.id", f"must match the id in the URL ({config_id!r})"))
+        if meta["type"] != JOB_TYPE:
+            errors.append(FieldError("meta.type", f"this endpoint stores {JOB_TYPE} objects"))
+    if errors:
+        raise ValidationFailed(errors)
+    return parse_grove_object(data)
+
+
+@router.put(
+    "/jobs/{config_id}",
+    summary="Replace a job config",
+    response_model=None,
+    responses={
+        200: {"model": JobOut, "description": "Saved (a new version and revision)"},
+        201: {"model": JobOut, "description": "Created (with If-None-Match: *)"},
+        400: {"model": ErrorOut, "description": "Malformed If-Match / If-None-Match"},
+        409: {"model": ConflictOut, "description": "Stale If-Match: both versions included"},
+        412: {"model": ErrorOut, "description": "If-None-Match: * but the id exists"},
+        428: {"model": ErrorOut, "description": "If-Match is required to update"},
+        **AUTH,
+        **E404,
+        **E422,
+    },
+    **requires("write"),
+)
+def put_job(
+    ctx: Ctx,
+    caller: Caller,
+    config_id: ConfigId,
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            description="GroveObject JSON (meta + payload). meta.id and meta.type default to "
+            "the URL's id and job-config; a `state` key, as GET returns it, is ignored.",
+            openapi_examples={"mock-health-check": {"value": EXAMPLE}},
+        ),
+    ],
+    if_match: Annotated[
+        str | None,
+        Header(description='The version being edited, as GET\'s ETag ("3"); `*` skips the check'),
+    ] = None,
+    if_none_match: Annotated[
+        str | None, Header(description="`*` to create a config that must not exist yet")
+    ] = None,
+) -> JSONResponse:
+    """Validate and store a new version, recorded as a revision with source ``api`` and the
+    token as actor. Saving an unchanged document creates no version."""
+    if if_match is not None and if_none_match is not None:
+        raise HTTPException(400, "send either If-Match (update) or If-None-Match: * (create)")
+    if if_none_match is not None and if_none_match.strip() != "*":
+        raise HTTPException(400, "If-None-Match only supports * (create if absent)")
+    if if_match is None and if_none_match is None:
+        raise HTTPException(
+            428, "If-Match is required: send the version you edited (GET's ETag), e.g. \"3\""
+        )
+    expected = _expected_version(if_match) if if_match is not None else None
+    if not is_slug(config_id):
+        raise NotFound("job", config_id)
+    obj = _object_for(config_id, body)
+    if if_none_match is not None:
+        try:
+            services.create_config(ctx.db, obj, actor=caller.actor, source="api")
+        except AlreadyExists as exc:
+            raise HTTPException(412, f"config {config_id!r} already exists") from exc
+        return _job_response(job_view(ctx, config_id), 201)
+    current = services.get_config(ctx.db, config_id)
+    if current.type != JOB_TYPE:
+        raise NotFound("job", config_id)
+    services.update_config(ctx.db, obj, expected_version=expected, actor=caller.actor, source="api")
+    return _job_response(job_view(ctx, config_id))
+
+
+# --------------------------------------------------------------------------- trigger
+
+TRIGGER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": ExecutionOut, "description": "Queued; Location names the execution"},
+    200: {"model": ExecutionOut, "description": "Repeated Idempotency-Key: the same execution"},
+    409: {"model": ErrorOut, "description": "Idempotency-Key reused with other parameters"},
+    **AUTH,
+    **E404,
+    **E422,
+    **E429,
+}
+
+
+def trigger(
+    ctx: ApiContext,
+    caller: Principal,
+    config_id: str,
+    parameters: dict[str, Any] | None,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    """Queue a run (or return the one this token's Idempotency-Key already queued)."""
+    if not is_slug(config_id):
+        raise NotFound("job", config_id)
+    errors = unstorable(parameters or {}, "parameters")
+    if errors:
+        raise ValidationFailed(errors)
+    # Keys are scoped per token, so two clients that happen to pick the same key never share
+    # (or see) each other's runs.
+    request_id = f"api:{caller.token.id}:{idempotency_key}" if idempotency_key else None
+    at = ctx.clock()
+    execution = run_now(
+        ctx.db,
+        config_id,
+        requested_by=caller.actor,
+        request_id=request_id,
+        parameter_overrides=parameters or None,
+        trigger="api",
+        at=at,
+    )
+    created = execution.queued_at == at  # an earlier call's row keeps its own queued_at
+    if not created and (execution.parameter_overrides or None) != (parameters or None):
+        raise HTTPException(
+            409, "this Idempotency-Key was already used with different parameters"
+        )
+    return JSONResponse(
+        execution_json(execution),
+        202 if created else 200,
+        headers={"Location": f"/api/executions/{execution.id}"},
+    )
+
+
+@router.post(
+    "/jobs/trigger",
+    summary="Trigger a run (config id in the body)",
+    status_code=202,
+    response_model=None,
+    responses=TRIGGER_RESPONSES,
+    **requires("run"),
+)
+def trigger_by_body(
+    ctx: Ctx,
+    caller: Caller,
+    body: TriggerByIdIn,
+    _: Annotated[None, Depends(rate_limited)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Same as ``POST /api/jobs/{id}/trigger`` with the id as ``jobConfigId``."""
+    return trigger(ctx, caller, body.jobConfigId, body.parameters, idempotency_key)
+
+
+@router.post(
+    "/jobs/{config_id}/trigger",
+    summary="Trigger a run",
+    status_code=202,
+    response_model=None,
+    responses=TRIGGER_RESPONSES,
+    **requires("run"),
+)
+def trigger_job(
+    ctx: Ctx,
+    caller: Caller,
+    config_id: ConfigId,
+    _: Annotated[None, Depends(rate_limited)],
+    body: TriggerIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Queue a run now; the execution records ``token:<name>`` as who requested it."""
+    return trigger(ctx, caller, config_id, body.parameters if body else None, idempotency_key)
+
+
+# --------------------------------------------------------------------------- history
+
+
+@router.get(
+    "/jobs/{config_id}/executions",
+    summary="Execution history of a job",
+    response_model=None,
+    responses={200: {"model": ExecutionPageOut}, **AUTH, **E404, **E422},
+    **requires("read"),
+)
+def list_job_executions(
+    ctx: Ctx,
+    request: Request,
+    config_id: ConfigId,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only executions older than this id")
+    ] = None,
+    status: Annotated[list[ExecutionStatus] | None, Query()] = None,
+) -> JSONResponse:
+    """Newest first, keyset-paged: follow ``next`` (also sent as a ``Link`` header)."""
+    job_view(ctx, config_id)
+    statuses = [s.value for s in status or []]
+    page = services.execution_history(
+        ctx.db, config_id, limit=limit, before_id=before, statuses=statuses or None
+    )
+    body: dict[str, Any] = {
+        "items": [execution_json(e) for e in page.items],
+        "total": page.total,
+        "next": None,
+    }
+    headers = {}
+    if page.next_before_id is not None:
+        query = urlencode([("limit", limit), ("before", page.next_before_id)] +
+                          [("status", s) for s in statuses])
+        root = request.scope.get("root_path", "")
+        body["next"] = f"{root}/api/jobs/{config_id}/executions?{query}"
+        headers["Link"] = f'<{body["next"]}>; rel="next"'
+    return JSONResponse(body, headers=headers)
+
+
+@router.get(
+    "/jobs/{config_id}/revisions",
+    summary="Change history of a job config",
+    response_model=None,
+    responses={200: {"model": RevisionListOut}, **AUTH, **E404, **E422},
+    **requires("read"),
+)
+def list_job_revisions(
+    ctx: Ctx, config_id: ConfigId, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> JSONResponse:
+    """Who changed what, when and from where (ui, cli, api), newest first, field by field.
+    Kept after a config is deleted."""
+    if not is_slug(config_id):
+        raise NotFound("job", config_id)
+    revisions = services.list_revisions(ctx.db, config_id, limit=limit)
+    if not revisions:
+        job_view(ctx, config_id)  # 404 unless the config exists (with no history yet)
+    items = [
+        {
+            **r.model_dump(mode="json", by_alias=True, exclude={"before", "after"}),
+            "changes": [c.to_json() for c in revision_changes(r)],
+        }
+        for r in revisions
+    ]
+    return JSONResponse({"items": items})

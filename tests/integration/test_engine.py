@@ -1,0 +1,332 @@
+"""The engine's database contract on SQLite and PostgreSQL, with an injected clock."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from grove_jobs import services
+from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
+from grove_jobs.engine import dispatch
+from grove_jobs.engine.dispatch import Outcome
+from grove_jobs.engine.enqueue import cancel_execution, retry_execution, run_now
+from grove_jobs.engine.tick import tick
+from grove_jobs.exceptions import InvalidTransition, ValidationFailed
+from tests.factories import create, synthetic_config
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _executions(db, config_id):
+    with db.read() as session:
+        return list(
+            session.scalars(
+                select(JobExecutionRow)
+                .where(JobExecutionRow.config_id == config_id)
+                .order_by(JobExecutionRow.id)
+            )
+        )
+
+
+def _set_next_run(db, config_id, when):
+    with db.write() as session:
+        session.execute(
+            update(JobConfigRow).where(JobConfigRow.id == config_id).values(next_run_at=when)
+        )
+
+
+# --------------------------------------------------------------------------- tick
+
+
+def test_next_run_is_computed_from_now_on_create(db):
+    record = create(db, synthetic_config("every-5", cron="*/5 * * * *", enabled=True), at=T0)
+    assert record.next_run_at == T0 + timedelta(minutes=5)
+
+
+def test_tick_is_idempotent(db):
+    create(db, synthetic_config("every-min", cron="* * * * *", enabled=True), at=T0)
+    due = T0 + timedelta(minutes=1)
+    assert tick(db, at=due).queued == 1
+    _set_next_run(db, "every-min", due)  # as if a second sidecar saw the same tick
+    assert tick(db, at=due).queued == 0
+    rows = _executions(db, "every-min")
+    assert [(r.status, r.scheduled_for) for r in rows] == [("queued", due)]
+    assert services.get_config(db, "every-min").next_run_at == due + timedelta(minutes=1)
+
+
+def test_nothing_due_is_a_no_op(db):
+    create(db, synthetic_config("later", cron="0 3 * * *", enabled=True), at=T0)
+    result = tick(db, at=T0 + timedelta(minutes=1))
+    assert (result.configs, result.queued) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        # next_run_at 10 minutes ago, grace 90 s: fires at -10..-2 min are late, -1 min and now
+        # are on time.
+        ("skip", {"queued": 2, "skipped": 9}),
+        ("run_once", {"queued": 2, "skipped": 9}),
+        ("run_all", {"queued": 11, "skipped": 0}),
+    ],
+)
+def test_misfire_policies_with_on_time_fires(db, policy, expected):
+    data = synthetic_config("m", cron="* * * * *", enabled=True, misfire=policy, grace=90)
+    data["payload"]["limits"]["overlapPolicy"] = "queue"
+    create(db, data, at=T0)
+    now = T0 + timedelta(minutes=20)
+    _set_next_run(db, "m", now - timedelta(minutes=10))
+    tick(db, at=now)
+    statuses = [r.status for r in _executions(db, "m")]
+    assert statuses.count("queued") == expected["queued"]
+    assert statuses.count("skipped") == expected["skipped"]
+    assert services.get_config(db, "m").next_run_at == now + timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("policy", "queued", "skipped"),
+    [("skip", 0, 3), ("run_once", 1, 2), ("run_all", 3, 0)],
+)
+def test_misfire_policies_after_an_outage(db, policy, queued, skipped):
+    """Three hourly ticks missed while no sidecar ran; the newest is 30 minutes late."""
+    data = synthetic_config("h", cron="0 * * * *", enabled=True, misfire=policy, grace=60)
+    data["payload"]["limits"]["overlapPolicy"] = "queue"
+    create(db, data, at=T0)
+    now = T0 + timedelta(hours=3, minutes=30)
+    tick(db, at=now)
+    rows = _executions(db, "h")
+    assert [r.status for r in rows].count("queued") == queued
+    assert [r.status for r in rows].count("skipped") == skipped
+    assert {r.scheduled_for for r in rows} == {T0 + timedelta(hours=h) for h in (1, 2, 3)}
+    if policy == "run_once":
+        (run,) = [r for r in rows if r.status == "queued"]
+        assert run.scheduled_for == T0 + timedelta(hours=3)
+        assert run.trigger == "misfire"
+    for row in rows:
+        if row.status == "skipped":
+            assert "missed" in row.error
+
+
+def test_saving_a_new_schedule_never_backfills(db):
+    create(db, synthetic_config("c", cron="0 2 * * *", enabled=True), at=T0)
+    record = services.get_config(db, "c")
+    data = record.object.to_json_dict()
+    data["payload"]["schedule"]["cronExpression"] = "0 3 * * *"
+    later = T0 + timedelta(days=3, hours=5)
+    updated = services.update_config(
+        db,
+        services.parse_objects(data)[0],
+        expected_version=record.version,
+        actor="t",
+        source="ui",
+        at=later,
+    )
+    assert updated.next_run_at == datetime(2026, 3, 5, 3, 0, tzinfo=UTC)
+    assert tick(db, at=later).queued == 0
+
+
+def test_reenabling_computes_from_now(db):
+    create(db, synthetic_config("r", cron="0 * * * *", enabled=True), at=T0)
+    off = services.set_enabled(db, "r", False, actor="t", source="ui", at=T0)
+    assert off.next_run_at is None
+    later = T0 + timedelta(days=2, minutes=10)
+    on = services.set_enabled(db, "r", True, actor="t", source="ui", at=later)
+    assert on.next_run_at == later.replace(minute=0) + timedelta(hours=1)
+    assert tick(db, at=later).queued == 0
+
+
+def test_overlap_skip_records_a_skipped_tick_and_queue_queues(db):
+    create(db, synthetic_config("o", cron="* * * * *", enabled=True, overlap="skip"), at=T0)
+    create(db, synthetic_config("q", cron="* * * * *", enabled=True, overlap="queue"), at=T0)
+    first = T0 + timedelta(minutes=1)
+    tick(db, at=first)
+    dispatch.claim(db, worker_id="w", limit=10, at=first)
+    tick(db, at=first + timedelta(minutes=1))
+    assert [r.status for r in _executions(db, "o")] == ["running", "skipped"]
+    assert "maxConcurrent" in _executions(db, "o")[1].error
+    assert [r.status for r in _executions(db, "q")] == ["running", "queued"]
+
+
+# --------------------------------------------------------------------------- run now
+
+
+def test_run_now_is_idempotent_per_request_id(db):
+    create(db, synthetic_config("s"))
+    first = run_now(db, "s", requested_by="alice", request_id="click-1", at=T0)
+    again = run_now(db, "s", requested_by="alice", request_id="click-1", at=T0)
+    other = run_now(db, "s", requested_by="alice", request_id="click-2", at=T0)
+    assert first.id == again.id != other.id
+    assert (first.status, first.trigger, first.requested_by) == ("queued", "manual", "alice")
+
+
+def test_run_now_validates_overrides_by_field(db):
+    create(db, synthetic_config("s"))
+    with pytest.raises(ValidationFailed) as info:
+        run_now(db, "s", requested_by="a", parameter_overrides={"items": -1})
+    assert [e.path for e in info.value.errors] == ["parameters.items"]
+    assert _executions(db, "s") == []
+    ok = run_now(db, "s", requested_by="a", parameter_overrides={"items": 7})
+    (claimed,) = dispatch.claim(db, worker_id="w", limit=1, at=ok.queued_at)
+    assert claimed.parameters["items"] == 7
+
+
+def test_max_concurrent_holds_under_50_concurrent_run_now_calls(db):
+    create(db, synthetic_config("limited", max_concurrent=3))
+    barrier = threading.Barrier(10)
+
+    def click(n: int) -> None:
+        barrier.wait()
+        for i in range(5):
+            run_now(db, "limited", requested_by="t", request_id=f"{n}-{i}", at=T0)
+
+    threads = [threading.Thread(target=click, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(_executions(db, "limited")) == 50
+    # Several "sidecars" claim at once; the limit must hold across all of them.
+    claimed: list = []
+    barrier2 = threading.Barrier(4)
+
+    def sidecar(name: str) -> None:
+        barrier2.wait()
+        for _ in range(3):
+            claimed.extend(dispatch.claim(db, worker_id=name, limit=5, at=T0))
+
+    threads = [threading.Thread(target=sidecar, args=(f"w{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    running = [r for r in _executions(db, "limited") if r.status == "running"]
+    assert len(claimed) == len(running) == 3
+
+
+# --------------------------------------------------------------------------- retries
+
+
+def _fail(db, run, at, worker="w"):
+    outcome = Outcome(
+        execution_id=run.execution_id,
+        attempt=run.attempt,
+        status="failed",
+        error="boom",
+        max_attempts=run.max_attempts,
+        retry=run.retry,
+    )
+    return dispatch.complete(db, [outcome], [], {}, worker_id=worker, at=at)
+
+
+@pytest.mark.parametrize(
+    ("backoff", "expected"),
+    [("fixed", [10, 10, 10]), ("exponential", [10, 20, 35])],
+)
+def test_retry_delays_are_exact_and_durable(db, backoff, expected):
+    data = synthetic_config(
+        "flaky", max_attempts=4, backoff=backoff, initial_delay=10, max_delay=35
+    )
+    create(db, data)
+    execution = run_now(db, "flaky", requested_by="t", at=T0)
+    now = T0
+    for attempt, delay in enumerate(expected, start=1):
+        (run,) = dispatch.claim(db, worker_id="w", limit=1, at=now)
+        assert run.attempt == attempt
+        assert _fail(db, run, now) == 1
+        row = _executions(db, "flaky")[0]
+        assert (row.status, row.run_after) == ("retrying", now + timedelta(seconds=delay))
+        # Not a moment early: the backoff is data (run_after), not a sleeping worker.
+        assert (
+            dispatch.claim(db, worker_id="w", limit=1, at=row.run_after - timedelta(seconds=1))
+            == []
+        )
+        now = row.run_after
+    (run,) = dispatch.claim(db, worker_id="w", limit=1, at=now)
+    _fail(db, run, now)
+    final = services.get_execution(db, execution.id)
+    assert (final.status, final.attempt) == ("failed", 4)
+
+
+def test_rescue_gives_a_dead_workers_run_its_next_attempt_once(db):
+    create(db, synthetic_config("r", max_attempts=2, initial_delay=5))
+    run_now(db, "r", requested_by="t", at=T0)
+    (run,) = dispatch.claim(db, worker_id="dead", limit=1, at=T0)
+    assert dispatch.rescue(db, lease_seconds=30, at=T0 + timedelta(seconds=29)) == []
+    later = T0 + timedelta(seconds=31)
+    assert dispatch.rescue(db, lease_seconds=30, at=later) == [run.execution_id]
+    assert dispatch.rescue(db, lease_seconds=30, at=later) == []
+    row = _executions(db, "r")[0]
+    assert (row.status, row.attempt, row.run_after) == (
+        "retrying",
+        1,
+        later + timedelta(seconds=5),
+    )
+    # The presumed-dead worker wakes up and reports success: nothing changes.
+    late = Outcome(execution_id=run.execution_id, attempt=1, status="success", max_attempts=2)
+    assert dispatch.complete(db, [late], [], {}, worker_id="dead", at=later) == 0
+    assert _executions(db, "r")[0].status == "retrying"
+    with db.read() as session:
+        lines = session.scalar(select(func.count()).select_from(ExecutionLogRow))
+    assert lines == 1
+
+
+def test_rescue_fails_a_run_with_no_attempts_left(db):
+    create(db, synthetic_config("r1", max_attempts=1))
+    run_now(db, "r1", requested_by="t", at=T0)
+    dispatch.claim(db, worker_id="dead", limit=1, at=T0)
+    dispatch.rescue(db, lease_seconds=10, at=T0 + timedelta(minutes=1))
+    row = _executions(db, "r1")[0]
+    assert row.status == "failed"
+    assert "stopped heartbeating" in row.error
+
+
+def test_heartbeat_extends_the_lease(db):
+    create(db, synthetic_config("hb"))
+    run_now(db, "hb", requested_by="t", at=T0)
+    (run,) = dispatch.claim(db, worker_id="w", limit=1, at=T0)
+    dispatch.heartbeat(
+        db, worker_id="w", running=[(run.execution_id, 1)], at=T0 + timedelta(seconds=25)
+    )
+    assert dispatch.rescue(db, lease_seconds=30, at=T0 + timedelta(seconds=40)) == []
+
+
+def test_hand_back_returns_runs_without_spending_an_attempt(db):
+    create(db, synthetic_config("hb", max_attempts=2))
+    run_now(db, "hb", requested_by="t", at=T0)
+    (run,) = dispatch.claim(db, worker_id="w", limit=1, at=T0)
+    assert dispatch.hand_back(db, worker_id="w", running=[(run.execution_id, 1)], at=T0) == 1
+    (again,) = dispatch.claim(db, worker_id="w2", limit=1, at=T0)
+    assert again.attempt == 1
+
+
+# --------------------------------------------------------------------------- cancel / retry
+
+
+def test_cancel_queued_and_running(db):
+    create(db, synthetic_config("c", max_concurrent=2))
+    queued = run_now(db, "c", requested_by="t", at=T0)
+    running = run_now(db, "c", requested_by="t", at=T0)
+    dispatch.claim(db, worker_id="w", limit=1, at=T0)  # claims the older one
+    assert cancel_execution(db, running.id, requested_by="bob").status == "cancelled"
+    flagged = cancel_execution(db, queued.id, requested_by="bob")
+    assert (flagged.status, flagged.cancel_requested) == ("running", True)
+    assert dispatch.cancel_requested(db, [queued.id, running.id]) == {queued.id, running.id}
+    with pytest.raises(InvalidTransition):
+        cancel_execution(db, running.id, requested_by="bob")
+
+
+def test_retry_of_a_failed_run_starts_a_new_run(db):
+    create(db, synthetic_config("f"))
+    first = run_now(db, "f", requested_by="t", parameter_overrides={"items": 3}, at=T0)
+    (run,) = dispatch.claim(db, worker_id="w", limit=1, at=T0)
+    _fail(db, run, T0)
+    again = retry_execution(db, first.id, requested_by="bob", request_id="r1", at=T0)
+    assert (again.trigger, again.parameter_overrides, again.status) == (
+        "retry",
+        {"items": 3},
+        "queued",
+    )
+    assert retry_execution(db, first.id, requested_by="bob", request_id="r1").id == again.id
