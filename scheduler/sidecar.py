@@ -73,9 +73,21 @@ class Sidecar:
         log.info(
             "sidecar %s started: %d workers on %s", self.worker_id, self.pool.size, self.db.dialect
         )
+        api = None
+        if self.settings.api_enabled:
+            from scheduler.api_server import ApiServer  # FastAPI loads only when the API is on
+
+            api = ApiServer(self.settings, self.db, sidecar=self)
+            try:
+                api.start()
+            except OSError as exc:  # scheduling matters more than the API: keep running
+                log.error("API not started: %s (GROVE_API_HOST/GROVE_API_PORT)", exc)
+                api = None
         try:
             self._main_loop()
         finally:
+            if api is not None:
+                api.stop()
             dispatcher.join()
             if self._listener:
                 self._listener.stop()
@@ -204,10 +216,10 @@ class Sidecar:
                     wanted = True  # a slot freed up: there may be queued work
                 self._flush(outcomes, logs, progress)
                 last_progress_flush = now
-            if drain_deadline is None and self.pool.idle():
-                if wanted or now - last_claim >= self.settings.poll_interval_seconds:
-                    last_claim = now
-                    wanted = self._claim_and_submit()
+            poll_due = now - last_claim >= self.settings.poll_interval_seconds
+            if drain_deadline is None and self.pool.idle() and (wanted or poll_due):
+                last_claim = now
+                wanted = self._claim_and_submit()
 
     def _wait_timeout(self, busy: list[WorkerSlot], now: float, last_claim: float) -> float:
         deadlines = [s.deadline for s in busy] + [

@@ -112,39 +112,43 @@ def claim(db: Database, *, worker_id: str, limit: int, at: datetime) -> list[Cla
                 continue
             admitted[candidate.config_id].append(candidate.id)
             total += 1
+        if not admitted:
+            return []
+        # One UPDATE for the whole batch; each run snapshots its config's current payload.
+        snapshot = (
+            select(JobConfigRow.payload).where(JobConfigRow.id == E.config_id).scalar_subquery()
+        )
+        rows = session.execute(
+            update(E)
+            .where(E.id.in_([i for ids in admitted.values() for i in ids]), E.status.in_(WAITING))
+            .values(
+                status=ExecutionStatus.RUNNING.value,
+                attempt=E.attempt + 1,
+                started_at=at,
+                heartbeat_at=at,
+                completed_at=None,
+                worker_id=worker_id,
+                payload_snapshot=snapshot,
+            )
+            .returning(E.id, E.config_id, E.attempt, E.max_attempts, E.parameter_overrides)
+            .execution_options(synchronize_session=False)
+        ).all()
         claimed: list[ClaimedRun] = []
-        for config_id, ids in admitted.items():
-            payload = configs[config_id]
-            rows = session.execute(
-                update(E)
-                .where(E.id.in_(ids), E.status.in_(WAITING))
-                .values(
-                    status=ExecutionStatus.RUNNING.value,
-                    attempt=E.attempt + 1,
-                    started_at=at,
-                    heartbeat_at=at,
-                    completed_at=None,
-                    worker_id=worker_id,
-                    payload_snapshot=payload,
+        for row in rows:
+            payload = configs[row.config_id]
+            claimed.append(
+                ClaimedRun(
+                    execution_id=row.id,
+                    config_id=row.config_id,
+                    attempt=row.attempt,
+                    max_attempts=row.max_attempts,
+                    job_type=payload["jobType"],
+                    parameters={**payload["parameters"], **(row.parameter_overrides or {})},
+                    batch_size=payload["limits"]["batchSize"],
+                    timeout_seconds=payload["limits"]["timeoutSeconds"],
+                    retry=payload.get("retry", {}),
                 )
-                .returning(E.id, E.attempt, E.max_attempts, E.parameter_overrides)
-                .execution_options(synchronize_session=False)
-            ).all()
-            for row in rows:
-                parameters = {**payload["parameters"], **(row.parameter_overrides or {})}
-                claimed.append(
-                    ClaimedRun(
-                        execution_id=row.id,
-                        config_id=config_id,
-                        attempt=row.attempt,
-                        max_attempts=row.max_attempts,
-                        job_type=payload["jobType"],
-                        parameters=parameters,
-                        batch_size=payload["limits"]["batchSize"],
-                        timeout_seconds=payload["limits"]["timeoutSeconds"],
-                        retry=payload.get("retry", {}),
-                    )
-                )
+            )
         claimed.sort(key=lambda run: run.execution_id)
         return claimed
 

@@ -1,0 +1,92 @@
+"""Shared benchmark plumbing: throwaway PostgreSQL databases and real sidecar processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+from grove_jobs.db import migrate
+from grove_jobs.db.engine import Database
+from grove_jobs.settings import normalize_database_url
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_URL = normalize_database_url(
+    os.environ.get(
+        "GROVE_BENCH_DATABASE_URL",
+        os.environ.get("GROVE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+    )
+)
+
+
+@contextmanager
+def fresh_postgres() -> Iterator[Database]:
+    """A migrated, throwaway PostgreSQL database."""
+    name = f"grove_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    db = Database(url)
+    try:
+        yield db
+    finally:
+        db.dispose()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@contextmanager
+def sidecar(url: str, **env: str) -> Iterator[subprocess.Popen]:
+    """A real ``grove-jobs scheduler``; yields once it has started."""
+    environment = {
+        **os.environ,
+        "GROVE_DATABASE_URL": url,
+        "GROVE_API_ENABLED": "false",
+        "GROVE_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "grove_jobs.cli", "scheduler"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(2.0)  # workers started; the benchmarks measure from their own instants
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary_ms(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(percentile(values, 0.5), 2),
+        "p99": round(percentile(values, 0.99), 2),
+        "mean": round(statistics.fmean(values), 2),
+    }
