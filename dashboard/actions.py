@@ -17,8 +17,10 @@ from dashboard import data
 from dashboard.context import database
 from dashboard.identity import current_user, require
 from grove_jobs import services
+from grove_jobs.auth.audit import restore_revision
 from grove_jobs.db.records import ConfigRecord
 from grove_jobs.engine.enqueue import cancel_execution, retry_execution, run_now
+from grove_jobs.exceptions import NotFound
 from grove_jobs.schema.execution import Execution
 from grove_jobs.schema.grove_object import GroveObject
 
@@ -75,9 +77,7 @@ def duplicate(config_id: str) -> ConfigRecord:
     """Copy a config under a free id (disabled)."""
     require("config.duplicate", config_id)
     try:
-        return services.duplicate_config(
-            database(), config_id, actor=current_user(), source="ui"
-        )
+        return services.duplicate_config(database(), config_id, actor=current_user(), source="ui")
     finally:
         data.clear()
 
@@ -87,6 +87,22 @@ def archive(config_id: str) -> ConfigRecord:
     require("config.archive", config_id)
     try:
         return services.archive_config(database(), config_id, actor=current_user(), source="ui")
+    finally:
+        data.clear()
+
+
+def restore(config_id: str, revision_id: int, *, expected_version: int) -> ConfigRecord:
+    """Make the config what it was after ``revision_id`` (as a new version)."""
+    require("config.restore", config_id)
+    try:
+        return restore_revision(
+            database(),
+            config_id,
+            revision_id,
+            actor=current_user(),
+            source="ui",
+            expected_version=expected_version,
+        )
     finally:
         data.clear()
 
@@ -103,7 +119,7 @@ def _request_id(scope: str) -> tuple[str, int | None]:
             try:
                 run = services.get_execution(database(), entry["execution_id"])
                 waiting = run.status == "queued"
-            except services.NotFound:
+            except NotFound:
                 waiting = False
         if recent or waiting:
             return entry["id"], entry.get("execution_id")

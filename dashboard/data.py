@@ -21,6 +21,7 @@ from dashboard.context import database
 from grove_jobs import services
 from grove_jobs.db.records import ConfigRecord
 from grove_jobs.db.tables import JobConfigRow
+from grove_jobs.exceptions import NotFound
 from grove_jobs.schema.execution import Execution, LogLine, Revision
 from grove_jobs.schema.job_config import JobConfigPayload
 from grove_jobs.schema.registry import get_type, json_path_get
@@ -68,11 +69,11 @@ class ConsoleData:
     metrics: list[tuple[str, int]]
 
 
-def _card_row(view: ConfigView) -> CardRow:
+def _card_row(view: ConfigView, data: dict[str, Any]) -> CardRow:
+    """``data`` is ``view.to_json()``, computed once per view by the caller."""
     record, last = view.record, view.last_run
     obj = record.object
     experience = get_type(obj.type)
-    data = obj.to_json_dict()
     title = obj.meta.title or (
         json_path_get(data, experience.title_path) if experience.title_path else None
     )
@@ -113,7 +114,9 @@ def _card_row(view: ConfigView) -> CardRow:
     return CardRow(**common, chips=_generic_chips(data["payload"], experience.enabled_path))
 
 
-def _generic_chips(payload: dict[str, Any], enabled_path: str | None) -> tuple[tuple[str, str], ...]:
+def _generic_chips(
+    payload: dict[str, Any], enabled_path: str | None
+) -> tuple[tuple[str, str], ...]:
     """The first few scalar payload fields, for types the dashboard knows nothing about."""
     skip = enabled_path.rsplit(".", 1)[-1] if enabled_path else None
     chips = []
@@ -133,12 +136,12 @@ def console(
     """Cards of one type matching search and filters, sorted: one list_configs call."""
     query = ConfigQuery(type=type_name, text=text or None, filters=dict(filters), sort=sort)
     views = services.list_configs(database(), query)
-    metrics = []
-    specs = get_type(type_name).metrics
-    if specs:
-        documents = [v.to_json() for v in views]
-        metrics = [(m.label, sum(1 for d in documents if m.predicate(d))) for m in specs]
-    return ConsoleData([_card_row(v) for v in views], metrics)
+    documents = [v.to_json() for v in views]
+    metrics = [
+        (m.label, sum(1 for d in documents if m.predicate(d))) for m in get_type(type_name).metrics
+    ]
+    rows = [_card_row(v, d) for v, d in zip(views, documents, strict=True)]
+    return ConsoleData(rows, metrics)
 
 
 @st.cache_data(ttl=LIST_TTL, show_spinner=False)
@@ -163,7 +166,10 @@ def config_choices() -> list[tuple[str, str, str]]:
     )
     with database().read() as session:
         rows = session.execute(stmt).all()
-    return [(r.id, r.type, str(r.meta.get("title") or r.payload.get("displayName") or r.id)) for r in rows]
+    return [
+        (r.id, r.type, str(r.meta.get("title") or r.payload.get("displayName") or r.id))
+        for r in rows
+    ]
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=256)
@@ -177,6 +183,15 @@ def latest_execution(config_id: str) -> Execution | None:
     """The newest run of a config (index-backed: ORDER BY id DESC LIMIT 1)."""
     page = services.execution_history(database(), config_id, limit=1)
     return page.items[0] if page.items else None
+
+
+@st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=256)
+def execution(execution_id: int) -> Execution | None:
+    """One run by id, or None."""
+    try:
+        return services.get_execution(database(), execution_id)
+    except NotFound:
+        return None
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=256)
@@ -203,6 +218,12 @@ def recent_executions(config_id: str, limit: int) -> list[Execution]:
     return services.execution_history(database(), config_id, limit=limit).items
 
 
+@st.cache_data(ttl=LIST_TTL, show_spinner=False, max_entries=64)
+def revisions(config_id: str, limit: int = 50) -> list[Revision]:
+    """A config's saved versions, newest first."""
+    return services.list_revisions(database(), config_id, limit=limit)
+
+
 def latest_revision(config_id: str) -> Revision | None:
     """Who saved last (uncached: only read when a save conflicts)."""
     revisions = services.list_revisions(database(), config_id, limit=1)
@@ -215,10 +236,12 @@ READS = (
     config_choices,
     config,
     latest_execution,
+    execution,
     tail_logs,
     logs,
     history_page,
     recent_executions,
+    revisions,
 )
 
 

@@ -8,11 +8,12 @@ captions, badges) goes through :func:`safe`; free text is better shown with ``st
 from __future__ import annotations
 
 import colorsys
+import re
 from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from dashboard.render import escape_markdown
+from dashboard.render import code_span, escape_markdown
 from grove_jobs import schedule as cron
 from grove_jobs.schema.execution import ACTIVE_STATUSES
 
@@ -39,6 +40,19 @@ def safe(text: object) -> str:
     return escape_markdown(str(text))
 
 
+def colored(text: str, hex_color: str | None) -> str:
+    """Markdown showing ``text`` (already safe) in a registry ``#RRGGBB`` colour."""
+    if hex_color and re.fullmatch(r"#[0-9A-Fa-f]{6}", hex_color):
+        return f':color[{text}]{{foreground="{hex_color}"}}'
+    return f":{named_color(hex_color)}[{text}]"
+
+
+def literal(text: object) -> str:
+    """Markdown inline code showing ``text`` verbatim: unlike :func:`safe`, this also stops
+    the renderer turning emails and URLs into links (for actors and other identifiers)."""
+    return code_span(str(text))
+
+
 def named_color(hex_color: str | None) -> str:
     """The Streamlit colour name closest to a registry ``#RRGGBB`` colour (by hue)."""
     if not hex_color or len(hex_color) != 7:
@@ -48,13 +62,19 @@ def named_color(hex_color: str | None) -> str:
     if saturation < 0.2 or lightness < 0.1 or lightness > 0.95:
         return "gray"
     degrees = hue * 360
-    return min(_NAMED_HUES, key=lambda n: min(abs(degrees - _NAMED_HUES[n]), 360 - abs(degrees - _NAMED_HUES[n])))
+    return min(
+        _NAMED_HUES,
+        key=lambda n: min(abs(degrees - _NAMED_HUES[n]), 360 - abs(degrees - _NAMED_HUES[n])),
+    )
 
 
 def card_status(enabled: bool | None, status: str, last_status: str | None) -> tuple[str, str, str]:
     """(label, colour, icon) of a card's badge: Running, Disabled, Failing or Healthy."""
-    if last_status in {s.value for s in ACTIVE_STATUSES}:
+    if last_status == "running":
         return "Running", "blue", ":material/autorenew:"
+    if last_status in {s.value for s in ACTIVE_STATUSES}:
+        # Waiting for a worker (or for its next attempt): active, but not running yet.
+        return "Queued", "blue", ":material/schedule:"
     if enabled is False or status != "active":
         return "Disabled", "gray", ":material/pause_circle:"
     if last_status in FAILED_STATUSES:
@@ -143,6 +163,8 @@ def humanize_key(alias: str) -> str:
             current += char.lower()
     if current:
         words.append(current)
+    if len(words) > 1 and words[0] == "is":
+        words = words[1:]  # isEnabled -> Enabled
     unit = ""
     if len(words) > 1 and words[-1] in ("seconds", "days", "minutes", "hours"):
         unit = f" ({words.pop()})"

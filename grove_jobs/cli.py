@@ -30,6 +30,9 @@ COMMAND_MODULES: dict[str, str] = {
     "run": "grove_jobs.cli_engine:run",
     "executions": "grove_jobs.cli_engine:executions",
     "schedule": "grove_jobs.cli_engine:schedule_group",
+    "tokens": "grove_jobs.cli_auth:tokens_group",
+    "users": "grove_jobs.cli_auth:users_group",
+    "api": "grove_jobs.cli_auth:api",
     "render": "grove_jobs.cli_render:render",
 }
 

@@ -3,16 +3,20 @@ that succeed, retry and time out on demand.
 
 The data is plain GroveObject JSON so it doubles as documentation of the format. ``seed`` applies
 it with apply semantics (upsert by id), so running it again creates nothing and records no
-revision. To seed more (documents, signals, ...), add a function next to ``demo_objects`` and
-call it from ``seed``.
+revision. Beside the job configs it stores four advancement rules (``demo_rules``, a second
+object type through the same services) and the content they act on: about 200 documents and
+some thousands of signal events (``grove_jobs.domain.demo_content``), added once.
 """
 
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 from typing import Any
 
+from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
+from grove_jobs.domain.demo_content import KNOWLEDGE_BASE, seed_content
 from grove_jobs.services import ApplyChange, Source, apply_objects, parse_objects
 
 # The original design's mock config, exactly as written there.
@@ -92,7 +96,7 @@ def demo_objects() -> list[dict[str, Any]]:
             tags=["lifecycle"],
             job_type="advancement-batch",
             cron="0 2 * * *",
-            parameters={"fromTiers": ["seed", "sprout"], "signalPeriod": "last_30d"},
+            parameters={"lifecycleModelId": KNOWLEDGE_BASE, "signalPeriod": "last_30d"},
         ),
         _config(
             "hourly-signal-aggregation",
@@ -116,12 +120,15 @@ def demo_objects() -> list[dict[str, Any]]:
         _config(
             "weekly-orphan-cleanup",
             title="Weekly Orphan Cleanup",
-            description="Report (dry run) execution history older than 90 days, Sundays 03:30.",
+            description=(
+                "Report (dry run) old execution history, never-signalled documents and sent "
+                "notifications older than 90 days, Sundays 03:30."
+            ),
             tags=["maintenance"],
             job_type="orphan-cleanup",
             cron="30 3 * * 0",
             parameters={
-                "entityTypes": ["executions"],
+                "entityTypes": ["executions", "documents", "notifications"],
                 "orphanThresholdDays": 90,
                 "dryRun": True,
             },
@@ -172,7 +179,94 @@ def demo_objects() -> list[dict[str, Any]]:
     ]
 
 
-def seed(db: Database, *, actor: str, source: Source = "cli") -> list[ApplyChange]:
-    """Apply the demo data (upsert by id, one transaction); idempotent."""
-    objects = parse_objects(demo_objects(), source="demo")
-    return apply_objects(db, objects, actor=actor, source=source)
+def _rule(
+    rule_id: str,
+    *,
+    title: str,
+    description: str,
+    from_tier: str,
+    to_tier: str,
+    criteria: list[tuple[str, str, float]],
+    logic: str = "AND",
+    enabled: bool = True,
+) -> dict[str, Any]:
+    return {
+        "meta": {
+            "id": rule_id,
+            "type": "advancement-rule",
+            "title": title,
+            "description": description,
+            "icon": "⚡",
+            "color": "#1976D2",
+            "tags": ["lifecycle", KNOWLEDGE_BASE],
+        },
+        "payload": {
+            "lifecycleModelId": KNOWLEDGE_BASE,
+            "fromTier": from_tier,
+            "toTier": to_tier,
+            "criteria": [
+                {"signal": signal, "operator": operator, "threshold": threshold}
+                for signal, operator, threshold in criteria
+            ],
+            "logicOperator": logic,
+            "isEnabled": enabled,
+        },
+    }
+
+
+def demo_rules() -> list[dict[str, Any]]:
+    """Four advancement rules for the knowledge-base lifecycle model, one per tier step."""
+    return [
+        _rule(
+            "kb-seed-to-sprout",
+            title="Seed to sprout: found and asked about",
+            description="Retrieved often enough, for several different questions.",
+            from_tier="seed",
+            to_tier="sprout",
+            criteria=[("retrievals", ">=", 8), ("queryDiversity", ">=", 4)],
+        ),
+        _rule(
+            "kb-sprout-to-sapling",
+            title="Sprout to sapling: cited and useful",
+            description="Retrieved a lot, cited a few times, and rated useful.",
+            from_tier="sprout",
+            to_tier="sapling",
+            criteria=[
+                ("retrievals", ">=", 20),
+                ("citations", ">=", 3),
+                ("utilityScore", ">=", 0.6),
+            ],
+        ),
+        _rule(
+            "kb-sapling-to-tree",
+            title="Sapling to tree: widely relied on",
+            description="Either cited a lot or answering a wide range of questions.",
+            from_tier="sapling",
+            to_tier="tree",
+            criteria=[("citations", ">=", 12), ("queryDiversity", ">=", 15)],
+            logic="OR",
+        ),
+        _rule(
+            "kb-tree-to-grove",
+            title="Tree to grove: a cornerstone",
+            description="Heavily cited, broadly useful and highly rated.",
+            from_tier="tree",
+            to_tier="grove",
+            criteria=[
+                ("citations", ">=", 6),
+                ("queryDiversity", ">=", 15),
+                ("utilityScore", ">=", 0.6),
+            ],
+        ),
+    ]
+
+
+def seed(
+    db: Database, *, actor: str, source: Source = "cli", at: datetime | None = None
+) -> list[ApplyChange]:
+    """Apply the demo configs and rules (upsert by id, one transaction), then add the demo
+    documents and signals unless they exist. Idempotent: a second run adds nothing."""
+    objects = parse_objects(demo_objects() + demo_rules(), source="demo")
+    changes = apply_objects(db, objects, actor=actor, source=source, at=at)
+    seed_content(db, at=at or utcnow())
+    return changes

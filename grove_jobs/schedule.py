@@ -16,6 +16,7 @@ zoneinfo, because croniter's own DST handling does not implement these rules.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -233,6 +234,13 @@ def _place(wall: datetime, zone: ZoneInfo) -> _Placed:
 
 def _first_after(spec: _Spec, zone: ZoneInfo, after: datetime, walls: croniter) -> datetime:
     """First fire instant strictly after the UTC instant `after`."""
+    try:
+        return _search(spec, zone, after, walls)
+    except OverflowError as exc:  # searching past datetime.max
+        raise CronError(f"{spec.expression!r} has no fire time after {after}") from exc
+
+
+def _search(spec: _Spec, zone: ZoneInfo, after: datetime, walls: croniter) -> datetime:
     offset = after.astimezone(zone).utcoffset()
     assert offset is not None
     best: datetime | None = None
@@ -250,8 +258,11 @@ def _first_after(spec: _Spec, zone: ZoneInfo, after: datetime, walls: croniter) 
         # comes after its first, so the first one past `after` bounds all later walls.
         if placed.first > after:
             return placed.first if best is None else min(best, placed.first)
-        # Only reachable inside a fold, with `after` past the wall's first occurrence.
-        assert placed.second is not None
+        if placed.second is None:
+            # Unreachable with tzdata's widely spaced transitions; keep scanning regardless.
+            cursor = wall
+            continue
+        # Inside a fold, with `after` past this wall's first occurrence.
         if spec.elapsed and placed.second > after and (best is None or placed.second < best):
             best = placed.second
         # The fold's remaining walls first occurred before `after` too, and their second
@@ -266,7 +277,7 @@ def _next_wall(spec: _Spec, walls: croniter, cursor: datetime) -> datetime:
     """First wall time matching the cron strictly after the naive `cursor`."""
     try:
         return walls.get_next(datetime, start_time=cursor)
-    except (CroniterBadDateError, OverflowError) as exc:
+    except CroniterBadDateError as exc:
         raise CronError(f"{spec.expression!r} has no fire time after {cursor}") from exc
 
 
@@ -298,11 +309,30 @@ def _fires(spec: _Spec, zone: ZoneInfo, after: datetime) -> Iterator[datetime]:
         yield after
 
 
+_per_thread = threading.local()
+
+
+def _shared_walls(expression: str) -> croniter:
+    """A croniter reused within one thread: parsing costs more than a search.
+
+    Safe because every search passes its own start time; threads never share one.
+    """
+    cache: dict[str, croniter] | None = getattr(_per_thread, "walls", None)
+    if cache is None:
+        cache = _per_thread.walls = {}
+    walls = cache.get(expression)
+    if walls is None:
+        if len(cache) >= 512:
+            cache.clear()
+        walls = cache[expression] = croniter(expression, _REFERENCE)
+    return walls
+
+
 def next_fire(expression: str, timezone: str, after: datetime) -> datetime:
     """First fire instant strictly after `after`, returned as an aware UTC datetime."""
     start = _utc_instant(after, "after")
     spec = _compile(expression)
-    return _first_after(spec, _zone(timezone), start, croniter(spec.expression, _REFERENCE))
+    return _first_after(spec, _zone(timezone), start, _shared_walls(spec.expression))
 
 
 def fire_times(expression: str, timezone: str, after: datetime, count: int) -> list[datetime]:

@@ -277,8 +277,18 @@ def _sorted(views: list[ConfigView], query: ConfigQuery) -> list[ConfigView]:
     keyed = [(json_path_get(v.to_json(), option.field), v) for v in views]
     present = [kv for kv in keyed if kv[0] is not None]
     missing = [v for k, v in keyed if k is None]
-    present.sort(key=lambda kv: str(kv[0]).lower(), reverse=option.descending)
+    present.sort(key=lambda kv: _sort_key(kv[0]), reverse=option.descending)
     return [v for _, v in present] + missing  # objects without the value go last either way
+
+
+def _sort_key(value: Any) -> tuple:
+    # Numbers sort as numbers, everything else as case-insensitive text (ISO timestamps sort
+    # correctly as text); numbers first so mixed columns still have a total order.
+    if isinstance(value, bool):
+        return (1, str(value))
+    if isinstance(value, int | float):
+        return (0, value)
+    return (1, str(value).lower())
 
 
 def _last_runs(session: Session, config_ids: Sequence[str]) -> dict[str, LastRun]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -19,12 +19,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from grove_jobs.auth.tokens import ApiToken, InvalidToken, Scope as TokenScope, verify_token
+from grove_jobs.auth.tokens import ApiToken, InvalidToken, verify_token
+from grove_jobs.auth.tokens import Scope as TokenScope
 from scheduler.api_context import ApiContext, get_context
 
 SCOPE_KEY = "x-required-scope"
 # Probes stay open, as Prometheus and orchestrators expect; they reveal counts, not content.
-PUBLIC_PATHS = frozenset({"/healthz", "/metrics", "/openapi.json", "/docs", "/redoc"})
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
 REALM = 'Bearer realm="grove-jobs"'
 
 bearer = HTTPBearer(
@@ -63,8 +66,8 @@ def current_principal(request: Request) -> Principal:
 
 
 def rate_limited(
-    principal: Principal = Depends(current_principal),
-    ctx: ApiContext = Depends(get_context),
+    principal: Annotated[Principal, Depends(current_principal)],
+    ctx: Annotated[ApiContext, Depends(get_context)],
 ) -> None:
     """FastAPI dependency for trigger routes: a token bucket per token."""
     wait = ctx.limiter.acquire(principal.token.id, ctx.monotonic())

@@ -6,20 +6,21 @@ import logging
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from fastapi.responses import JSONResponse
 
 from grove_jobs import services
 from grove_jobs.db.records import ConfigRecord, execution_json
 from grove_jobs.engine.enqueue import cancel_execution
 from grove_jobs.schema.execution import Execution, LogLine
-from scheduler.api_auth import Principal, current_principal, requires
+from scheduler.api_auth import Principal, current_principal
 from scheduler.api_context import ApiContext, get_context
 from scheduler.api_jobs import AUTH, E422, MAX_ID
 from scheduler.api_models import ErrorOut, ExecutionDetailOut, ExecutionOut
+from scheduler.api_routes import RouteTable
 
 log = logging.getLogger("grove_jobs.api")
-router = APIRouter(prefix="/api", tags=["executions"])
+routes = RouteTable(tags=["executions"])
 
 Ctx = Annotated[ApiContext, Depends(get_context)]
 Caller = Annotated[Principal, Depends(current_principal)]
@@ -59,12 +60,11 @@ def _timezone(execution: Execution, config: ConfigRecord | None) -> str:
     return getattr(schedule, "timezone", None) or "UTC"
 
 
-@router.get(
-    "/executions/{execution_id}",
+@routes.get(
+    "/api/executions/{execution_id}",
     summary="One execution, with logs and its RenderTree",
-    response_model=None,
     responses={200: {"model": ExecutionDetailOut}, **AUTH, **E404, **E422},
-    **requires("read"),
+    scope="read",
 )
 def get_execution(
     ctx: Ctx,
@@ -74,17 +74,14 @@ def get_execution(
     """The execution, its last ``logLimit`` log lines (oldest first) and ``renderTree``."""
     execution = services.get_execution(ctx.db, execution_id)
     logs = services.execution_logs(ctx.db, execution_id, limit=log_limit, tail=True)
-    if log_limit == 0:
-        logs = []
     data = execution_json(execution, logs)
     data["renderTree"] = render_tree(ctx, execution, logs)
     return JSONResponse(data)
 
 
-@router.post(
-    "/executions/{execution_id}/cancel",
+@routes.post(
+    "/api/executions/{execution_id}/cancel",
     summary="Cancel an execution",
-    response_model=None,
     responses={
         200: {"model": ExecutionOut, "description": "Cancelled (it had not started)"},
         202: {"model": ExecutionOut, "description": "Running: its sidecar stops it shortly"},
@@ -93,7 +90,7 @@ def get_execution(
         **E404,
         **E422,
     },
-    **requires("run"),
+    scope="run",
 )
 def cancel(ctx: Ctx, caller: Caller, execution_id: ExecutionId) -> JSONResponse:
     """Queued or retrying runs end at once; a running one is flagged and stopped by its sidecar

@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request
+from fastapi import Body, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from grove_jobs import services
@@ -17,7 +17,7 @@ from grove_jobs.exceptions import AlreadyExists, FieldError, NotFound, Validatio
 from grove_jobs.schema.execution import ExecutionStatus
 from grove_jobs.schema.grove_object import parse_grove_object
 from grove_jobs.schema.meta import SLUG_PATTERN
-from scheduler.api_auth import Principal, current_principal, rate_limited, requires
+from scheduler.api_auth import Principal, current_principal, rate_limited
 from scheduler.api_context import ApiContext, get_context
 from scheduler.api_models import (
     ConflictOut,
@@ -31,13 +31,15 @@ from scheduler.api_models import (
     TriggerIn,
     ValidationErrorOut,
 )
+from scheduler.api_routes import RouteTable
 
-router = APIRouter(prefix="/api", tags=["jobs"])
+routes = RouteTable(tags=["jobs"])
 
 JOB_TYPE = "job-config"
 MAX_ID = 2**63 - 1  # larger ids cannot exist, and SQLite cannot even bind them
 _SLUG = re.compile(SLUG_PATTERN)
 _ETAG = re.compile(r'^(?:W/)?"?([0-9]{1,9})"?$')
+IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"?[0-9]{1,9}"?)\s*$'  # malformed values fail validation: 422
 
 Ctx = Annotated[ApiContext, Depends(get_context)]
 Caller = Annotated[Principal, Depends(current_principal)]
@@ -123,12 +125,11 @@ def _job_response(view: services.ConfigView, status: int = 200) -> JSONResponse:
 # --------------------------------------------------------------------------- read
 
 
-@router.get(
-    "/jobs",
+@routes.get(
+    "/api/jobs",
     summary="List job configs",
-    response_model=None,
     responses={200: {"model": JobListOut}, **AUTH, **E422},
-    **requires("read"),
+    scope="read",
 )
 def list_jobs(
     ctx: Ctx,
@@ -145,12 +146,11 @@ def list_jobs(
     return JSONResponse({"items": items, "total": len(items)})
 
 
-@router.get(
-    "/jobs/{config_id}",
+@routes.get(
+    "/api/jobs/{config_id}",
     summary="Read one job config",
-    response_model=None,
     responses={200: {"model": JobOut}, **AUTH, **E404},
-    **requires("read"),
+    scope="read",
 )
 def get_job(ctx: Ctx, config_id: ConfigId) -> JSONResponse:
     """The config as GroveObject JSON plus ``state``; the ``ETag`` is its version."""
@@ -165,8 +165,8 @@ def _expected_version(if_match: str) -> int | None:
     if value == "*":
         return None  # RFC 9110: any current version; opts out of the conflict check
     match = _ETAG.fullmatch(value)
-    if match is None:
-        raise HTTPException(400, 'If-Match must carry the version from GET (its ETag), e.g. "3"')
+    if match is None:  # the header's pattern already refused it; belt and braces
+        raise ValidationFailed([FieldError("header.if-match", 'expected a version such as "3"')])
     return int(match.group(1))
 
 
@@ -185,14 +185,13 @@ def _object_for(config_id: str, body: dict[str, Any]) -> Any:
     return parse_grove_object(data)
 
 
-@router.put(
-    "/jobs/{config_id}",
+@routes.put(
+    "/api/jobs/{config_id}",
     summary="Replace a job config",
-    response_model=None,
     responses={
         200: {"model": JobOut, "description": "Saved (a new version and revision)"},
         201: {"model": JobOut, "description": "Created (with If-None-Match: *)"},
-        400: {"model": ErrorOut, "description": "Malformed If-Match / If-None-Match"},
+        400: {"model": ErrorOut, "description": "Both If-Match and If-None-Match sent"},
         409: {"model": ConflictOut, "description": "Stale If-Match: both versions included"},
         412: {"model": ErrorOut, "description": "If-None-Match: * but the id exists"},
         428: {"model": ErrorOut, "description": "If-Match is required to update"},
@@ -200,7 +199,7 @@ def _object_for(config_id: str, body: dict[str, Any]) -> Any:
         **E404,
         **E422,
     },
-    **requires("write"),
+    scope="write",
 )
 def put_job(
     ctx: Ctx,
@@ -216,21 +215,23 @@ def put_job(
     ],
     if_match: Annotated[
         str | None,
-        Header(description='The version being edited, as GET\'s ETag ("3"); `*` skips the check'),
+        Header(
+            pattern=IF_MATCH_PATTERN,
+            description='The version being edited, as GET\'s ETag ("3"); `*` skips the check',
+        ),
     ] = None,
     if_none_match: Annotated[
-        str | None, Header(description="`*` to create a config that must not exist yet")
+        str | None,
+        Header(pattern=r"^\s*\*\s*$", description="`*` to create a config that must not exist yet"),
     ] = None,
 ) -> JSONResponse:
     """Validate and store a new version, recorded as a revision with source ``api`` and the
     token as actor. Saving an unchanged document creates no version."""
     if if_match is not None and if_none_match is not None:
         raise HTTPException(400, "send either If-Match (update) or If-None-Match: * (create)")
-    if if_none_match is not None and if_none_match.strip() != "*":
-        raise HTTPException(400, "If-None-Match only supports * (create if absent)")
     if if_match is None and if_none_match is None:
         raise HTTPException(
-            428, "If-Match is required: send the version you edited (GET's ETag), e.g. \"3\""
+            428, 'If-Match is required: send the version you edited (GET\'s ETag), e.g. "3"'
         )
     expected = _expected_version(if_match) if if_match is not None else None
     if not is_slug(config_id):
@@ -290,9 +291,7 @@ def trigger(
     )
     created = execution.queued_at == at  # an earlier call's row keeps its own queued_at
     if not created and (execution.parameter_overrides or None) != (parameters or None):
-        raise HTTPException(
-            409, "this Idempotency-Key was already used with different parameters"
-        )
+        raise HTTPException(409, "this Idempotency-Key was already used with different parameters")
     return JSONResponse(
         execution_json(execution),
         202 if created else 200,
@@ -300,13 +299,12 @@ def trigger(
     )
 
 
-@router.post(
-    "/jobs/trigger",
+@routes.post(
+    "/api/jobs/trigger",
     summary="Trigger a run (config id in the body)",
     status_code=202,
-    response_model=None,
     responses=TRIGGER_RESPONSES,
-    **requires("run"),
+    scope="run",
 )
 def trigger_by_body(
     ctx: Ctx,
@@ -319,13 +317,12 @@ def trigger_by_body(
     return trigger(ctx, caller, body.jobConfigId, body.parameters, idempotency_key)
 
 
-@router.post(
-    "/jobs/{config_id}/trigger",
+@routes.post(
+    "/api/jobs/{config_id}/trigger",
     summary="Trigger a run",
     status_code=202,
-    response_model=None,
     responses=TRIGGER_RESPONSES,
-    **requires("run"),
+    scope="run",
 )
 def trigger_job(
     ctx: Ctx,
@@ -342,12 +339,11 @@ def trigger_job(
 # --------------------------------------------------------------------------- history
 
 
-@router.get(
-    "/jobs/{config_id}/executions",
+@routes.get(
+    "/api/jobs/{config_id}/executions",
     summary="Execution history of a job",
-    response_model=None,
     responses={200: {"model": ExecutionPageOut}, **AUTH, **E404, **E422},
-    **requires("read"),
+    scope="read",
 )
 def list_job_executions(
     ctx: Ctx,
@@ -372,20 +368,20 @@ def list_job_executions(
     }
     headers = {}
     if page.next_before_id is not None:
-        query = urlencode([("limit", limit), ("before", page.next_before_id)] +
-                          [("status", s) for s in statuses])
+        query = urlencode(
+            [("limit", limit), ("before", page.next_before_id)] + [("status", s) for s in statuses]
+        )
         root = request.scope.get("root_path", "")
         body["next"] = f"{root}/api/jobs/{config_id}/executions?{query}"
         headers["Link"] = f'<{body["next"]}>; rel="next"'
     return JSONResponse(body, headers=headers)
 
 
-@router.get(
-    "/jobs/{config_id}/revisions",
+@routes.get(
+    "/api/jobs/{config_id}/revisions",
     summary="Change history of a job config",
-    response_model=None,
     responses={200: {"model": RevisionListOut}, **AUTH, **E404, **E422},
-    **requires("read"),
+    scope="read",
 )
 def list_job_revisions(
     ctx: Ctx, config_id: ConfigId, limit: Annotated[int, Query(ge=1, le=500)] = 50

@@ -34,6 +34,7 @@ from scheduler.resilience import db_retry
 log = logging.getLogger("grove_jobs.scheduler")
 PROGRESS_FLUSH_SECONDS = 0.5
 CANCEL_POLL_SECONDS = 0.5
+GATHER_SECONDS = 0.002
 
 
 class Sidecar:
@@ -202,6 +203,12 @@ class Sidecar:
             for slot in busy:
                 if slot.conn in ready:
                     self._read_messages(slot, outcomes, logs, progress)
+            if outcomes and (still_busy := self.pool.busy()):
+                # Results tend to arrive together: wait a moment for the rest, so one commit
+                # records (and refills) several slots instead of one.
+                for conn in wait([slot.conn for slot in still_busy], GATHER_SECONDS):
+                    slot = next(s for s in still_busy if s.conn is conn)
+                    self._read_messages(slot, outcomes, logs, progress)
             now = time.monotonic()
             self._enforce_deadlines(outcomes, now)
             if now - last_cancel_poll >= CANCEL_POLL_SECONDS and self.pool.busy():
@@ -210,16 +217,19 @@ class Sidecar:
             if now - last_heartbeat >= self.settings.heartbeat_interval_seconds:
                 last_heartbeat = now
                 self._heartbeat()
-            flush_progress = now - last_progress_flush >= PROGRESS_FLUSH_SECONDS
-            if outcomes or logs or (progress and flush_progress):
-                if outcomes:
-                    wanted = True  # a slot freed up: there may be queued work
-                self._flush(outcomes, logs, progress)
-                last_progress_flush = now
+            flush_due = bool(outcomes or logs) or (
+                bool(progress) and now - last_progress_flush >= PROGRESS_FLUSH_SECONDS
+            )
+            if outcomes:
+                wanted = True  # a slot freed up: there may be queued work
             poll_due = now - last_claim >= self.settings.poll_interval_seconds
             if drain_deadline is None and self.pool.idle() and (wanted or poll_due):
-                last_claim = now
-                wanted = self._claim_and_submit()
+                # Results and the next claim share one transaction (one commit per batch).
+                last_claim = last_progress_flush = now
+                wanted = self._flush_and_claim(outcomes, logs, progress)
+            elif flush_due:
+                self._flush(outcomes, logs, progress)
+                last_progress_flush = now
 
     def _wait_timeout(self, busy: list[WorkerSlot], now: float, last_claim: float) -> float:
         deadlines = [s.deadline for s in busy] + [
@@ -321,16 +331,22 @@ class Sidecar:
         logs.clear()
         progress.clear()
 
-    def _claim_and_submit(self) -> bool:
-        """Claim as many runs as there are idle slots; True when the queue may hold more."""
+    def _flush_and_claim(self, outcomes, logs, progress) -> bool:
+        """Record buffered results and claim a run for every idle slot, in one transaction.
+        Returns True when the queue may hold more work."""
         idle = self.pool.idle()
-        try:
-            runs = db_retry()(dispatch.claim)(
-                self.db, worker_id=self.worker_id, limit=len(idle), at=utcnow()
-            )
-        except Exception:
-            log.exception("claim failed")
-            return False
+        runs = db_retry()(dispatch.complete_and_claim)(
+            self.db,
+            list(outcomes),
+            list(logs),
+            dict(progress),
+            worker_id=self.worker_id,
+            limit=len(idle),
+            at=utcnow(),
+        )
+        outcomes.clear()
+        logs.clear()
+        progress.clear()
         for slot, run in zip(idle, runs, strict=False):
             self.pool.submit(slot, run)
         return len(runs) == len(idle)

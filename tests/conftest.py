@@ -6,7 +6,8 @@
   half carries the ``postgres`` marker).
 - ``database_url``: a fresh, empty database on the current backend (migration tests,
   ``grove-jobs db upgrade``).
-- ``db_url``: a migrated database with empty tables on the current backend.
+- ``db_url`` (alias ``migrated_url``): a migrated database with empty tables on the current
+  backend.
 - ``db``: ``Database(db_url)``; its engine is disposed after the test. ``db.url`` is the URL
   to hand to a CLI subprocess that should see the same data.
 
@@ -92,7 +93,8 @@ def _pg_admin() -> Iterator[Engine]:
     except OperationalError as exc:
         engine.dispose()
         shown = make_url(url).render_as_string(hide_password=True)
-        message = f"PostgreSQL at {shown} is unreachable: {str(exc.orig).strip()}"
+        reason = " ".join(str(exc.orig).split())
+        message = f"PostgreSQL at {shown} is unreachable: {reason}"
         if os.environ.get("GROVE_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"{message} (GROVE_REQUIRE_POSTGRES=1 makes this an error)")
         pytest.skip(f"{message}; set GROVE_TEST_DATABASE_URL to run the PostgreSQL tests")
@@ -127,7 +129,9 @@ def _pg_session_db(_pg_admin: Engine) -> Iterator[Engine]:
     name = f"grove_test_{uuid.uuid4().hex[:12]}"
     _create_database(_pg_admin, name)
     url = _url_for(name)
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    # pre_ping: a test that kills every connection to its database (pg_terminate_backend)
+    # also kills this engine's pooled one; the next test must get a live connection.
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         migrate.upgrade(url)
         yield engine
@@ -173,6 +177,12 @@ def database_url(request: pytest.FixtureRequest, backend: str) -> str:
 def db_url(request: pytest.FixtureRequest, backend: str) -> str:
     """A migrated database with empty tables on the current backend."""
     return request.getfixturevalue(f"_migrated_{backend}_url")
+
+
+@pytest.fixture
+def migrated_url(db_url: str) -> str:
+    """Another name for ``db_url``."""
+    return db_url
 
 
 @pytest.fixture

@@ -18,20 +18,17 @@ from dashboard.display import (
     EXECUTION_BADGES,
     ago_text,
     card_status,
+    colored,
     describe,
     duration_text,
     items_text,
-    named_color,
     next_run_text,
     safe,
 )
 from dashboard.nav import CONFIG_PARAM, INSPECTOR
+from dashboard.permissions import Allowed
 from grove_jobs.exceptions import GroveError
 from grove_jobs.schema.registry import ExperienceType
-
-# An icon in meta is free text; only a short emoji-like string is shown, anything else falls
-# back to the type's emoji.
-_MAX_ICON_CHARS = 4
 
 
 def card_key(config_id: str) -> str:
@@ -39,8 +36,8 @@ def card_key(config_id: str) -> str:
     return f"card-{config_id}"
 
 
-def render_card(row: CardRow, experience: ExperienceType, now: datetime) -> None:
-    """Draw one card."""
+def render_card(row: CardRow, experience: ExperienceType, now: datetime, allowed: Allowed) -> None:
+    """Draw one card; controls the user may not use are disabled or left out."""
     with st.container(border=True, key=card_key(row.id)):
         _header(row, experience)
         if row.job_type is not None:
@@ -48,38 +45,38 @@ def render_card(row: CardRow, experience: ExperienceType, now: datetime) -> None
             _job_chips(row)
         else:
             _generic_summary(row)
-        _actions(row)
+        _actions(row, allowed)
 
 
-def _icon(row: CardRow, experience: ExperienceType) -> str:
-    icon = row.icon or ""
-    if 0 < len(icon) <= _MAX_ICON_CHARS and not any(c.isascii() for c in icon):
-        return icon
-    return experience.emoji
+def type_icon(experience: ExperienceType) -> str:
+    """The type's material icon in the type's colour (markdown), e.g. an orange hourglass."""
+    return colored(experience.icon, experience.color)
 
 
 def _header(row: CardRow, experience: ExperienceType) -> None:
     label, color, icon = card_status(row.enabled, row.status, row.last_status)
-    with st.container(horizontal=True, vertical_alignment="top", gap="small"):
-        st.markdown(f"{_icon(row, experience)} **{safe(row.title)}**", width="stretch")
-        st.badge(label, color=color, icon=icon)  # type: ignore[arg-type]
-    kind = f":{named_color(experience.color)}[{safe(experience.label)}]"
-    detail = f" · {safe(row.job_type)}" if row.job_type else ""
-    st.caption(f"{kind}{detail} · `{safe(row.id)}`" if False else f"{kind}{detail} · {safe(row.id)}")
+    # One markdown block, so a long title wraps with the badge instead of pushing it away.
+    st.markdown(
+        f"{type_icon(experience)} **{safe(row.title)}** &nbsp;:{color}-badge[{icon} {label}]"
+    )
+    detail = f"{safe(row.job_type)} · " if row.job_type else f"{safe(experience.label)} · "
+    st.caption(f"{detail}{safe(row.id)}")
 
 
 def _job_summary(row: CardRow, now: datetime) -> None:
     if row.next_run_at is not None:
         when = next_run_text(row.next_run_at, now, row.timezone)
         countdown, _, local = when.partition(" · ")
-        text = f"Next run **{safe(local or countdown)}** · {safe(countdown)}" if local else (
-            f"Next run {safe(countdown)}"
+        text = (
+            f"Next run **{safe(local or countdown)}** · {safe(countdown)}"
+            if local
+            else (f"Next run {safe(countdown)}")
         )
     else:
         text = "Next run — schedule off" if row.enabled is False else "Next run — not scheduled"
-    st.markdown(f":material/event: {text}")
+    st.markdown(f":small[:material/event: {text}]")
     if row.last_status is None:
-        st.markdown(":material/history: No runs yet")
+        st.markdown(":small[:material/history: No runs yet]")
         return
     status_label, status_color, status_icon = EXECUTION_BADGES.get(
         row.last_status, (row.last_status, "gray", ":material/help:")
@@ -95,8 +92,8 @@ def _job_summary(row: CardRow, now: datetime) -> None:
     ]
     rest = f" · {safe(' · '.join(parts))}" if parts else ""
     st.markdown(
-        f":material/history: Last run :{status_color}-badge[{status_icon} {safe(status_label)}]"
-        f"{rest}"
+        f":small[:material/history: Last run :{status_color}-badge[{status_icon} "
+        f"{safe(status_label)}]{rest}]"
     )
 
 
@@ -118,8 +115,8 @@ def _generic_summary(row: CardRow) -> None:
                 st.badge(safe(f"{key}: {value}"), color="gray")
 
 
-def _actions(row: CardRow) -> None:
-    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+def _actions(row: CardRow, allowed: Allowed) -> None:
+    with st.container(horizontal=True, vertical_alignment="center", gap="xsmall"):
         if row.enabled is not None:
             key = f"enabled:{row.id}:v{row.version}"
             st.toggle(
@@ -128,12 +125,12 @@ def _actions(row: CardRow) -> None:
                 key=key,
                 on_change=_toggle,
                 args=(row.id, row.version, key),
+                disabled=not allowed("config.enable"),
             )
-        if row.runnable:
+        if row.runnable and allowed("run.start"):
             st.button(
                 "Run Now",
                 key=f"run:{row.id}",
-                icon=":material/play_arrow:",
                 on_click=_run_now,
                 args=(row.id, row.title),
                 disabled=row.status == "archived",
@@ -141,7 +138,6 @@ def _actions(row: CardRow) -> None:
         st.page_link(
             INSPECTOR,
             label="Configure",
-            icon=":material/tune:",
             query_params={CONFIG_PARAM: row.id},
         )
 

@@ -6,6 +6,9 @@ number input (bounded by the field's constraints), ``str`` -> text input, a nest
 own fields. That is enough for any payload model, so a newly registered type gets an editor
 without dashboard changes.
 
+Labels come from model field names (code, not data), so they go to widgets as they are; values
+are shown by widgets, which never interpret them.
+
 Widget keys are ``<namespace>|<json path>``; a path such as ``payload.schedule.cronExpression``
 is also what a ``FieldError`` names, which is how errors land next to their widget. Values are
 mirrored into a drafts dict, so edits survive the widget being off-screen (another tab, another
@@ -146,6 +149,7 @@ def model_form(
     *,
     skip: Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
+    helps: Mapping[str, str] | None = None,
     columns: int = 1,
 ) -> dict[str, Any]:
     """A widget per field of ``model``; returns the edited JSON (camelCase keys). Fields that
@@ -168,7 +172,13 @@ def model_form(
         container = slots[index % columns] if slots else st.container()
         with container:
             result[alias] = field_input(
-                form, f"{path}.{alias}", info.annotation, info, raw, label=label
+                form,
+                f"{path}.{alias}",
+                info.annotation,
+                info,
+                raw,
+                label=label,
+                help_text=(helps or {}).get(alias),
             )
     return result
 
@@ -181,10 +191,12 @@ def field_input(
     value: Any,
     *,
     label: str,
+    help_text: str | None = None,
 ) -> Any:
     """The widget for one field, its errors underneath; returns the field's JSON value."""
     shape = shape_of(annotation, info)
-    help_text = info.description if info is not None else None
+    if help_text is None and info is not None:
+        help_text = info.description
     if is_model(shape.base):
         return _nested_model(form, path, shape, value, label)
     with st.container(key=field_key_class(path)):
@@ -195,11 +207,14 @@ def field_input(
 
 def _nested_model(form: Form, path: str, shape: Shape, value: Any, label: str) -> Any:
     with st.container(key=field_key_class(path)):
-        st.markdown(f"**{safe(label)}**")
+        st.markdown(f"**{label}**")
         form.show_errors(path, leaf=False)
         if shape.optional:
             present = _widget(
-                form, path + "#on", value is not None, lambda k: st.toggle(f"Set {safe(label)}", key=k)
+                form,
+                path + "#on",
+                value is not None,
+                lambda k: st.toggle(f"Set {label}", key=k, disabled=form.disabled),
             )
             if not present:
                 return None
@@ -219,7 +234,6 @@ def _scalar_or_list(
 ) -> Any:
     base, bounds = shape.base, shape.bounds
     disabled = form.disabled
-    label = safe(label)
     if get_origin(base) is Literal:
         options: list[Any] = list(get_args(base))
         if shape.optional:
@@ -255,7 +269,17 @@ def _scalar_or_list(
         return None if shape.optional and not result else result
     if get_origin(base) is list:
         return _list(form, path, shape, value, label, help_text)
+    if _is_number_union(base):
+        number = _number(form, path, float, shape, value, label, help_text)
+        # ``int | float`` fields keep whole numbers as ints (a count reads back as 5, not 5.0).
+        return int(number) if isinstance(number, float) and number.is_integer() else number
     return _json_fallback(form, path, value, label, help_text)
+
+
+def _is_number_union(annotation: Any) -> bool:
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return False
+    return {a for a in get_args(annotation) if a is not type(None)} == {int, float}
 
 
 def _option_text(option: Any) -> str:
@@ -277,13 +301,20 @@ def _number(
     if base is int:
         low = None if low is None else int(low) + (1 if "gt" in bounds else 0)
         high = None if high is None else int(high) - (1 if "lt" in bounds else 0)
-        initial = int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        initial = (
+            int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
         step: int | float = 1
+        number_format = None
     else:
         low = None if low is None else float(low)
         high = None if high is None else float(high)
-        initial = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        initial = (
+            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
         step = 0.5
+        # "%g": 12 shows as 12 and 0.25 as 0.25, where the default "%0.2f" shows 12.00.
+        number_format = "%g"
     if initial is None and not shape.optional:
         initial = low if low is not None else step * 0
     return _widget(
@@ -298,6 +329,7 @@ def _number(
             key=k,
             help=help_text,
             disabled=form.disabled,
+            format=number_format,
         ),
     )
 
@@ -315,9 +347,7 @@ def _list(
             form,
             path,
             initial,
-            lambda k: st.multiselect(
-                label, options, key=k, help=help_text, disabled=form.disabled
-            ),
+            lambda k: st.multiselect(label, options, key=k, help=help_text, disabled=form.disabled),
         )
         return None if shape.optional and not result else list(result)
     if item_shape.base in (str, int, float):
@@ -355,22 +385,26 @@ def _model_list(
     for index in range(count):
         with st.container(border=True):
             raw = current[index] if index < len(current) else {}
-            items.append(model_form(form, model, raw, f"{path}.{index}"))
+            # Items are small records (a criterion, a rule): one row each reads best.
+            columns = min(3, len(model.model_fields))
+            items.append(model_form(form, model, raw, f"{path}.{index}", columns=columns))
     with st.container(horizontal=True):
-        if st.button("Add", key=form.key(path + "#add"), icon=":material/add:"):
+        if st.button(
+            "Add", key=form.key(path + "#add"), icon=":material/add:", disabled=form.disabled
+        ):
             st.session_state[count_key] = count + 1
             form.keep(count_key, count + 1)
             st.rerun()
-        if count and st.button("Remove last", key=form.key(path + "#remove")):
+        if count and st.button(
+            "Remove last", key=form.key(path + "#remove"), disabled=form.disabled
+        ):
             st.session_state[count_key] = count - 1
             form.keep(count_key, count - 1)
             st.rerun()
     return items
 
 
-def _json_fallback(
-    form: Form, path: str, value: Any, label: str, help_text: str | None
-) -> Any:
+def _json_fallback(form: Form, path: str, value: Any, label: str, help_text: str | None) -> Any:
     """Types the generator has no widget for: JSON text, parsed back (last resort)."""
     text = _widget(
         form,

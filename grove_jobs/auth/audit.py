@@ -36,9 +36,26 @@ def revision_changes(revision: Revision) -> list[FieldChange]:
     """What a revision changed, field by field (every field for a creation or deletion)."""
     return [
         FieldChange(path, before, after)
-        for path, before, after in services.diff_json(revision.before, revision.after)
+        for path, before, after in _field_diff(revision.before, revision.after, "")
         if path not in _NOISE
     ]
+
+
+def _field_diff(before: Any, after: Any, path: str) -> list[tuple[str, Any, Any]]:
+    # services.diff_json stops where one side is missing (a creation would be one change at
+    # the root); an absent object counts as empty here, so every field is listed on its own.
+    absent_or_dict = (before is None or isinstance(before, dict)) and (
+        after is None or isinstance(after, dict)
+    )
+    if absent_or_dict and (before is not None or after is not None):
+        old, new = before or {}, after or {}
+        changes = []
+        for key in sorted(set(old) | set(new), key=str):
+            changes.extend(
+                _field_diff(old.get(key), new.get(key), f"{path}.{key}" if path else key)
+            )
+        return changes
+    return services.diff_json(before, after, path)
 
 
 def get_revision(db: Database, config_id: str, revision_id: int) -> Revision:
@@ -81,5 +98,7 @@ def restore_revision(
 
 
 def _restorable(after: dict[str, Any], config_id: str) -> dict[str, Any]:
-    meta = {k: v for k, v in (after.get("meta") or {}).items() if k not in ("createdAt", "updatedAt")}
+    meta = {
+        k: v for k, v in (after.get("meta") or {}).items() if k not in ("createdAt", "updatedAt")
+    }
     return {"meta": {**meta, "id": config_id}, "payload": after.get("payload")}

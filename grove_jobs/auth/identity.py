@@ -67,5 +67,7 @@ def authorize(identity: Identity | None, action: str) -> Identity:
         raise PermissionDenied("anonymous", action)
     if not identity.can(action):
         needed = required_role(action).value
-        raise PermissionDenied(f"{identity.email} ({identity.role.value})", f"{needed} role for {action}")
+        raise PermissionDenied(
+            f"{identity.email} ({identity.role.value})", f"{needed} role for {action}"
+        )
     return identity

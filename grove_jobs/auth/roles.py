@@ -30,11 +30,27 @@ class Role(StrEnum):
 
 _RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.EDITOR: 3, Role.ADMIN: 4}
 
-# Action names the dashboard passes to ``require``; several spellings map to one permission so
-# call sites read naturally. Anything not listed needs admin: deny by default.
+# Action names the dashboard passes to ``require`` ("config.edit", "run.start", ...), plus plain
+# verbs for other callers. Anything not listed needs admin: deny by default.
 ACTIONS: dict[str, Role] = {
-    **dict.fromkeys(("view", "read"), Role.VIEWER),
-    **dict.fromkeys(("run", "run_now", "trigger", "retry", "cancel"), Role.OPERATOR),
+    **dict.fromkeys(("view", "read", "config.view", "run.view"), Role.VIEWER),
+    **dict.fromkeys(
+        ("run", "run_now", "trigger", "retry", "cancel", "run.start", "run.retry", "run.cancel"),
+        Role.OPERATOR,
+    ),
+    **dict.fromkeys(
+        (
+            "config.create",
+            "config.edit",
+            "config.enable",
+            "config.duplicate",
+            "config.archive",
+            "config.delete",
+            "config.restore",
+            "config.apply",
+        ),
+        Role.EDITOR,
+    ),
     **dict.fromkeys(
         (
             "edit",
@@ -55,7 +71,9 @@ ACTIONS: dict[str, Role] = {
         ),
         Role.EDITOR,
     ),
-    **dict.fromkeys(("admin", "tokens", "roles", "users"), Role.ADMIN),
+    **dict.fromkeys(
+        ("admin", "tokens", "roles", "users", "tokens.manage", "users.manage"), Role.ADMIN
+    ),
 }
 
 

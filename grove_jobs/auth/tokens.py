@@ -218,5 +218,7 @@ def touch_token(db: Database, token_id: int, *, at: datetime | None = None) -> N
     """Record that a token was used (callers throttle this; it is informational)."""
     with db.write() as session:
         session.execute(
-            update(ApiTokenRow).where(ApiTokenRow.id == token_id).values(last_used_at=at or utcnow())
+            update(ApiTokenRow)
+            .where(ApiTokenRow.id == token_id)
+            .values(last_used_at=at or utcnow())
         )

@@ -161,6 +161,7 @@ class SchedulerNodeRow(Base):
     last_tick_ms: Mapped[float | None] = mapped_column(Float)
 
 
-# The content domain's tables live in their own package but on this metadata (migrations/env.py
-# and schema comparisons see one metadata); imported last because it imports Base from here.
-import grove_jobs.domain.tables  # noqa: E402, F401
+# Tables defined in other packages share this metadata (migrations/env.py and schema comparisons
+# see one metadata); imported last because they import Base from here.
+import grove_jobs.auth.tables  # noqa: E402, F401  (API tokens and dashboard roles)
+from grove_jobs.domain import tables as _domain_tables  # noqa: E402, F401

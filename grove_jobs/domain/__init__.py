@@ -3,6 +3,8 @@ seed -> sprout -> sapling -> tree -> grove when their usage signals meet advance
 
 - ``tables``: documents, signal events and aggregations, advancement events, the outbox;
 - ``evaluator``: the pure rule evaluation (no database);
+- ``signals``: aggregation periods, the aggregate query and the portable upsert;
 - ``repositories``: the queries and writes the handlers share;
-- ``database``: one ``Database`` per worker process, opened from the run's context.
+- ``database``: one ``Database`` per worker process, opened from the run's context;
+- ``demo_content``: the seeded demo documents and signals.
 """

@@ -168,10 +168,7 @@ def evaluate_rule(rule: Rule, signals: Signals) -> RuleEvaluation:
     if not counted:
         return RuleEvaluation(rule, False, results, "every criterion's signal is missing")
     passed_count = sum(r.outcome == "passed" for r in counted)
-    if rule.logic_operator == "AND":
-        passed = passed_count == len(counted)
-    else:
-        passed = passed_count > 0
+    passed = passed_count == len(counted) if rule.logic_operator == "AND" else passed_count > 0
     reason = f"{passed_count} of {len(counted)} criteria passed ({rule.logic_operator})"
     missing = len(results) - len(counted)
     if missing:

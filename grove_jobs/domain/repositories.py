@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from grove_jobs import services
@@ -49,13 +49,8 @@ class Document:
     created_at: datetime
 
 
-def eligible_documents(
-    session: Session, tiers_by_model: dict[str, set[str]], limit: int
-) -> list[Document]:
-    """Unarchived documents some rule could move (their model and tier have one), at most
-    ``limit``: never evaluated first, then least recently evaluated; oldest first within."""
-    if not tiers_by_model or limit <= 0:
-        return []
+def _eligible(tiers_by_model: dict[str, set[str]]) -> ColumnElement[bool]:
+    """Unarchived documents some rule could move: their model and tier have one."""
     D = DocumentRow
     scope = or_(
         *(
@@ -63,13 +58,31 @@ def eligible_documents(
             for model, tiers in sorted(tiers_by_model.items())
         )
     )
+    return and_(D.archived_at.is_(None), scope)
+
+
+def eligible_documents(
+    session: Session, tiers_by_model: dict[str, set[str]], limit: int
+) -> list[Document]:
+    """At most ``limit`` eligible documents: never evaluated first, then least recently
+    evaluated; oldest first within each."""
+    if not tiers_by_model or limit <= 0:
+        return []
+    D = DocumentRow
     stmt = (
         select(D.id, D.title, D.tier, D.lifecycle_model_id, D.created_at)
-        .where(D.archived_at.is_(None), scope)
+        .where(_eligible(tiers_by_model))
         .order_by(D.evaluated_at.asc().nulls_first(), D.created_at, D.id)
         .limit(limit)
     )
     return [Document(*row) for row in session.execute(stmt)]
+
+
+def count_eligible(session: Session, tiers_by_model: dict[str, set[str]]) -> int:
+    """How many documents are eligible in all (the backlog a batch takes its share of)."""
+    if not tiers_by_model:
+        return 0
+    return session.scalar(select(func.count()).where(_eligible(tiers_by_model))) or 0
 
 
 def record_advancement(

@@ -119,13 +119,9 @@ def store_aggregates(
         }
         for a in aggregates
     ]
-    upsert(
-        session,
-        SignalAggregationRow.__table__,
-        rows,
-        ["document_id", "period"],
-        ["retrievals", "citations", "query_diversity", "utility_score", "event_count", "computed_at"],
-    )
+    keys = ["document_id", "period"]
+    values = [name for name in (rows[0] if rows else {}) if name not in keys]
+    upsert(session, SignalAggregationRow.__table__, rows, keys, values)
     return len(rows)
 
 

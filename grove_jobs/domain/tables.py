@@ -24,9 +24,7 @@ class DocumentRow(Base):
         CheckConstraint(f"tier IN {TIERS_SQL}", name="tier"),
         # The advancement batch's selection: per model and tier, least recently evaluated and
         # oldest first.
-        Index(
-            "ix_documents_eligible", "lifecycle_model_id", "tier", "evaluated_at", "created_at"
-        ),
+        Index("ix_documents_eligible", "lifecycle_model_id", "tier", "evaluated_at", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

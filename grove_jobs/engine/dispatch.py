@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from grove_jobs.db.dialect import lock_rows
 from grove_jobs.db.engine import Database
@@ -74,83 +75,97 @@ def claim(db: Database, *, worker_id: str, limit: int, at: datetime) -> list[Cla
     if limit <= 0:
         return []
     with db.write() as session:
-        candidates = session.execute(
-            select(E.id, E.config_id)
-            .where(E.status.in_(WAITING), E.run_after <= at)
-            .order_by(E.run_after, E.id)
-            .limit(limit * 4)
-        ).all()
-        if not candidates:
-            return []
-        config_ids = sorted({c.config_id for c in candidates})
-        configs = {
-            row.id: row.payload
-            for row in session.execute(
-                lock_rows(
-                    session,
-                    select(JobConfigRow.id, JobConfigRow.payload)
-                    .where(JobConfigRow.id.in_(config_ids))
-                    .order_by(JobConfigRow.id),
-                )
+        return _claim(session, worker_id=worker_id, limit=limit, at=at)
+
+
+def _claim(session: Session, *, worker_id: str, limit: int, at: datetime) -> list[ClaimedRun]:
+    candidates = session.execute(
+        select(E.id, E.config_id)
+        .where(E.status.in_(WAITING), E.run_after <= at)
+        .order_by(E.run_after, E.id)
+        .limit(limit * 4)
+    ).all()
+    if not candidates:
+        return []
+    config_ids = sorted({c.config_id for c in candidates})
+    configs = {
+        row.id: row.payload
+        for row in session.execute(
+            lock_rows(
+                session,
+                select(JobConfigRow.id, JobConfigRow.payload)
+                .where(JobConfigRow.id.in_(config_ids))
+                .order_by(JobConfigRow.id),
             )
-        }
-        running = dict(
-            session.execute(
-                select(E.config_id, func.count())
-                .where(E.config_id.in_(list(configs)), E.status == ExecutionStatus.RUNNING.value)
-                .group_by(E.config_id)
-            ).all()
         )
-        admitted: dict[str, list[int]] = defaultdict(list)
-        total = 0
-        for candidate in candidates:
-            payload = configs.get(candidate.config_id)
-            if payload is None or total >= limit:
-                continue
-            cap = payload.get("limits", {}).get("maxConcurrent", 1)
-            if running.get(candidate.config_id, 0) + len(admitted[candidate.config_id]) >= cap:
-                continue
-            admitted[candidate.config_id].append(candidate.id)
-            total += 1
-        if not admitted:
-            return []
-        # One UPDATE for the whole batch; each run snapshots its config's current payload.
-        snapshot = (
-            select(JobConfigRow.payload).where(JobConfigRow.id == E.config_id).scalar_subquery()
-        )
-        rows = session.execute(
-            update(E)
-            .where(E.id.in_([i for ids in admitted.values() for i in ids]), E.status.in_(WAITING))
-            .values(
-                status=ExecutionStatus.RUNNING.value,
-                attempt=E.attempt + 1,
-                started_at=at,
-                heartbeat_at=at,
-                completed_at=None,
-                worker_id=worker_id,
-                payload_snapshot=snapshot,
-            )
-            .returning(E.id, E.config_id, E.attempt, E.max_attempts, E.parameter_overrides)
-            .execution_options(synchronize_session=False)
+    }
+    running = dict(
+        session.execute(
+            select(E.config_id, func.count())
+            .where(E.config_id.in_(list(configs)), E.status == ExecutionStatus.RUNNING.value)
+            .group_by(E.config_id)
         ).all()
-        claimed: list[ClaimedRun] = []
-        for row in rows:
-            payload = configs[row.config_id]
-            claimed.append(
-                ClaimedRun(
-                    execution_id=row.id,
-                    config_id=row.config_id,
-                    attempt=row.attempt,
-                    max_attempts=row.max_attempts,
-                    job_type=payload["jobType"],
-                    parameters={**payload["parameters"], **(row.parameter_overrides or {})},
-                    batch_size=payload["limits"]["batchSize"],
-                    timeout_seconds=payload["limits"]["timeoutSeconds"],
-                    retry=payload.get("retry", {}),
-                )
+    )
+    admitted: dict[str, list[int]] = defaultdict(list)
+    total = 0
+    for candidate in candidates:
+        payload = configs.get(candidate.config_id)
+        if payload is None or total >= limit:
+            continue
+        cap = payload.get("limits", {}).get("maxConcurrent", 1)
+        if running.get(candidate.config_id, 0) + len(admitted[candidate.config_id]) >= cap:
+            continue
+        admitted[candidate.config_id].append(candidate.id)
+        total += 1
+    if not admitted:
+        return []
+    # One UPDATE for the whole batch; each run snapshots its config's current payload.
+    snapshot = select(JobConfigRow.payload).where(JobConfigRow.id == E.config_id).scalar_subquery()
+    rows = session.execute(
+        update(E)
+        .where(E.id.in_([i for ids in admitted.values() for i in ids]), E.status.in_(WAITING))
+        .values(
+            status=ExecutionStatus.RUNNING.value,
+            attempt=E.attempt + 1,
+            started_at=at,
+            heartbeat_at=at,
+            completed_at=None,
+            worker_id=worker_id,
+            payload_snapshot=snapshot,
+        )
+        .returning(E.id, E.config_id, E.attempt, E.max_attempts, E.parameter_overrides)
+        .execution_options(synchronize_session=False)
+    ).all()
+    claimed: list[ClaimedRun] = []
+    for row in rows:
+        payload = configs[row.config_id]
+        claimed.append(
+            ClaimedRun(
+                execution_id=row.id,
+                config_id=row.config_id,
+                attempt=row.attempt,
+                max_attempts=row.max_attempts,
+                job_type=payload["jobType"],
+                parameters={**payload["parameters"], **(row.parameter_overrides or {})},
+                batch_size=payload["limits"]["batchSize"],
+                timeout_seconds=payload["limits"]["timeoutSeconds"],
+                retry=payload.get("retry", {}),
             )
-        claimed.sort(key=lambda run: run.execution_id)
-        return claimed
+        )
+    claimed.sort(key=lambda run: run.execution_id)
+    return claimed
+
+
+_FINAL_COLUMNS = (
+    "items_processed",
+    "items_total",
+    "items_failed",
+    "result",
+    "error",
+    "completed_at",
+    "status",
+    "run_after",
+)
 
 
 def _final_values(outcome: Outcome, at: datetime) -> dict[str, Any]:
@@ -184,50 +199,83 @@ def complete(
 ) -> int:
     """Record finished attempts, log lines and progress in one transaction. Returns how many
     outcomes were accepted (a run rescued meanwhile by another sidecar is not)."""
-    accepted = 0
     with db.write() as session:
-        if logs:
-            session.execute(
-                insert(ExecutionLogRow),
-                [
-                    {
-                        "execution_id": e.execution_id,
-                        "attempt": e.attempt,
-                        "at": e.at,
-                        "level": e.level,
-                        "message": e.message[:10_000],
-                    }
-                    for e in logs
-                ],
+        return _complete(session, outcomes, logs, progress, worker_id=worker_id, at=at)
+
+
+def complete_and_claim(
+    db: Database,
+    outcomes: list[Outcome],
+    logs: list[LogEntry],
+    progress: dict[tuple[int, int], tuple[int, int | None]],
+    *,
+    worker_id: str,
+    limit: int,
+    at: datetime,
+) -> list[ClaimedRun]:
+    """Record finished work and claim the next runs in ONE transaction: at full load a sidecar
+    pays one commit per batch of runs, not two."""
+    with db.write() as session:
+        _complete(session, outcomes, logs, progress, worker_id=worker_id, at=at)
+        return _claim(session, worker_id=worker_id, limit=limit, at=at) if limit > 0 else []
+
+
+def _complete(session: Session, outcomes, logs, progress, *, worker_id: str, at: datetime) -> int:
+    accepted = 0
+    if logs:
+        session.execute(
+            insert(ExecutionLogRow),
+            [
+                {
+                    "execution_id": e.execution_id,
+                    "attempt": e.attempt,
+                    "at": e.at,
+                    "level": e.level,
+                    "message": e.message[:10_000],
+                }
+                for e in logs
+            ],
+        )
+    if progress:
+        table = JobExecutionRow.__table__
+        session.execute(
+            update(table)
+            .where(
+                table.c.id == bindparam("eid"),
+                table.c.attempt == bindparam("att"),
+                table.c.status == ExecutionStatus.RUNNING.value,
             )
-        if progress:
-            table = JobExecutionRow.__table__
-            session.execute(
-                update(table)
-                .where(
-                    table.c.id == bindparam("eid"),
-                    table.c.attempt == bindparam("att"),
-                    table.c.status == ExecutionStatus.RUNNING.value,
-                )
-                .values(items_processed=bindparam("done"), items_total=bindparam("total")),
-                [
-                    {"eid": eid, "att": att, "done": done, "total": total}
-                    for (eid, att), (done, total) in progress.items()
-                ],
+            .values(items_processed=bindparam("done"), items_total=bindparam("total")),
+            [
+                {"eid": eid, "att": att, "done": done, "total": total}
+                for (eid, att), (done, total) in progress.items()
+            ],
+        )
+    if outcomes:
+        table = JobExecutionRow.__table__
+        # executemany of one guarded UPDATE: psycopg pipelines it into a single round trip.
+        # Rows a rescue took over meanwhile simply don't match the guard.
+        result = session.execute(
+            update(table)
+            .where(
+                table.c.id == bindparam("eid"),
+                table.c.status == ExecutionStatus.RUNNING.value,
+                table.c.attempt == bindparam("att"),
+                table.c.worker_id == worker_id,
             )
-        for outcome in outcomes:
-            result = session.execute(
-                update(E)
-                .where(
-                    E.id == outcome.execution_id,
-                    E.status == ExecutionStatus.RUNNING.value,
-                    E.attempt == outcome.attempt,
-                    E.worker_id == worker_id,
-                )
-                .values(**_final_values(outcome, at))
-                .execution_options(synchronize_session=False)
-            )
-            accepted += result.rowcount
+            .values(
+                {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in _FINAL_COLUMNS}
+            ),
+            [
+                {
+                    "eid": o.execution_id,
+                    "att": o.attempt,
+                    **{f"v_{k}": v for k, v in _final_values(o, at).items()},
+                }
+                for o in outcomes
+            ],
+        )
+        accepted = result.rowcount
     return accepted
 
 

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from grove_jobs.engine.context import JobCancelled, JobContext, JobLog, JobResult
 from grove_jobs.handlers.registry import get_handler
 from grove_jobs.schema.parameters import PARAMETER_MODELS
+from grove_jobs.settings import Settings, load_settings
 
 MAX_ERROR_CHARS = 4000
 
@@ -33,6 +34,7 @@ def worker_main(conn: Connection, cancel: Event, database_url: str | None) -> No
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     logging.basicConfig(level=logging.WARNING)
+    settings = None
     while True:
         try:
             request = conn.recv()
@@ -40,19 +42,29 @@ def worker_main(conn: Connection, cancel: Event, database_url: str | None) -> No
             return
         if request is None:
             return
-        conn.send(execute(request, conn, cancel, database_url))
+        if settings is None:  # read once per worker process, from the sidecar's environment
+            settings = load_settings()
+        conn.send(execute(request, conn, cancel, database_url, settings))
 
 
 def execute(
-    request: dict[str, Any], conn: Connection, cancel: Event, database_url: str | None
+    request: dict[str, Any],
+    conn: Connection,
+    cancel: Event,
+    database_url: str | None,
+    settings: Settings | None = None,
 ) -> tuple:
     """Run one attempt and return its ``done`` message."""
     eid, attempt = request["execution_id"], request["attempt"]
+    # The last progress report, kept so a run that fails or is cancelled still records how
+    # far it got.
+    last = {"done": 0, "total": None}
 
     def emit(level: str, message: str) -> None:
         conn.send(("log", eid, attempt, datetime.now(UTC).isoformat(), level, str(message)))
 
     def report(done: int, total: int | None) -> None:
+        last["done"], last["total"] = int(done), None if total is None else int(total)
         conn.send(("progress", eid, attempt, int(done), None if total is None else int(total)))
 
     ctx = JobContext(
@@ -65,19 +77,20 @@ def execute(
         report_progress=report,
         is_cancelled=cancel.is_set,
         database_url=database_url,
+        settings=settings,
     )
     try:
         params = PARAMETER_MODELS[request["job_type"]].model_validate(request["parameters"])
         outcome = get_handler(request["job_type"])(params, ctx) or JobResult()
     except JobCancelled as exc:
         emit("warn", f"stopped: {exc}")
-        return ("done", eid, attempt, exc.reason, 0, None, 0, None, str(exc))
+        return ("done", eid, attempt, exc.reason, last["done"], last["total"], 0, None, str(exc))
     except ValidationError as exc:
         return ("done", eid, attempt, "failed", 0, None, 0, None, f"invalid parameters: {exc}")
     except Exception as exc:  # a handler's failure is data: it becomes the run's error
         detail = "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
         emit("error", f"{type(exc).__name__}: {exc}")
-        return ("done", eid, attempt, "failed", 0, None, 0, None, detail)
+        return ("done", eid, attempt, "failed", last["done"], last["total"], 0, None, detail)
     return (
         "done",
         eid,

@@ -14,6 +14,11 @@ Handler = Callable[[Any, JobContext], JobResult | None]
 # job type -> "module:function". Adding a job type is one module plus one line here.
 HANDLERS: dict[str, str] = {
     "synthetic": "grove_jobs.handlers.synthetic:run",
+    "advancement-batch": "grove_jobs.handlers.advancement_batch:run",
+    "signal-aggregation": "grove_jobs.handlers.signal_aggregation:run",
+    "notification-digest": "grove_jobs.handlers.notification_digest:run",
+    "orphan-cleanup": "grove_jobs.handlers.orphan_cleanup:run",
+    "health-check": "grove_jobs.handlers.health_check:run",
 }
 
 _loaded: dict[str, Handler] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_serializer, field_validator
 
 # Imported first so job-config stays the first registered type (toolbars list types in order).
 from grove_jobs.schema import builtin_types as _builtin_types  # noqa: F401
@@ -55,6 +55,11 @@ class Criterion(CamelModel):
         ):
             raise ValueError(f"{signal} is a count; threshold must be between 0 and 1e9")
         return value
+
+    @field_serializer("threshold")
+    def _whole_numbers_as_int(self, value: float) -> int | float:
+        # Counts read back as written (5, not 5.0) in exports and the API.
+        return int(value) if value.is_integer() else value
 
 
 class AdvancementRulePayload(CamelModel):

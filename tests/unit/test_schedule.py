@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from itertools import pairwise
@@ -79,6 +80,8 @@ def test_fixed_time_across_transitions(
 def test_fixed_time_fold_second_occurrence_is_not_fired() -> None:
     # 01:10 EST, inside the repeated hour; 01:30 already fired at 01:30 EDT.
     assert next_fire("30 1 * * *", NY, utc(2026, 11, 1, 6, 10)) == utc(2026, 11, 2, 6, 30)
+    # A fixed hour range: 02:00 EST, right after the repeated hour, is not skipped.
+    assert next_fire("*/30 0-5 * * *", NY, utc(2026, 11, 1, 6, 10)) == utc(2026, 11, 1, 7)
 
 
 def test_gap_fire_reads_as_the_first_local_time_after_the_gap() -> None:
@@ -136,6 +139,17 @@ def test_after_in_another_zone_and_result_in_utc() -> None:
     result = next_fire("30 2 * * *", NY, after)
     assert result == utc(2026, 3, 8, 7)
     assert result.tzinfo is UTC
+
+
+def test_next_fire_from_many_threads() -> None:
+    cases = [
+        (e, z, utc(2026, 11, 1, 4) + timedelta(minutes=7 * i))
+        for i in range(60)
+        for e, z in [("*/15 * * * *", NY), ("30 1 * * *", NY), ("0 * * * *", "UTC")]
+    ]
+    expected = [next_fire(*case) for case in cases]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(lambda case: next_fire(*case), cases)) == expected
 
 
 def test_preview_flags_offset_changes() -> None:
@@ -352,7 +366,16 @@ DST_ZONES = [
     "Antarctica/Casey",
 ]
 ALL_ZONES = sorted(available_timezones())
-FIXED = ["30 2 * * *", "0 0 * * 0", "15 1 1 * *", "30 1 * * *", "45 23 * * *", "@daily"]
+FIXED = [
+    "30 2 * * *",
+    "0 0 * * 0",
+    "15 1 1 * *",
+    "30 1 * * *",
+    "45 23 * * *",
+    "@daily",
+    "*/30 0-5 * * *",
+    "0,30 2,3 * * *",
+]
 ELAPSED = ["*/7 * * * *", "0 * * * *", "*/15 * * * *", "30 */2 * * *", "0 * 1 * *"]
 
 zones = st.one_of(st.sampled_from(DST_ZONES), st.sampled_from(ALL_ZONES))
@@ -364,16 +387,15 @@ instants = st.datetimes(datetime(2020, 1, 1), datetime(2035, 12, 31), timezones=
 def transitions(zone_name: str) -> list[datetime]:
     """UTC instants (to the minute) where the zone's offset changes, 2020-2035."""
     zone, found = ZoneInfo(zone_name), []
-    day, end = utc(2020, 1, 1), utc(2036, 1, 1)
-    while day < end:
-        if (day + timedelta(days=1)).astimezone(zone).utcoffset() != day.astimezone(
-            zone
-        ).utcoffset():
-            found.extend(
-                t
-                for t in (day + MINUTE * i for i in range(1, 24 * 60 + 1))
-                if t.astimezone(zone).utcoffset() != (t - MINUTE).astimezone(zone).utcoffset()
-            )
+
+    def offset(instant: datetime) -> timedelta | None:
+        return instant.astimezone(zone).utcoffset()
+
+    day = utc(2020, 1, 1)
+    while day < utc(2036, 1, 1):
+        if offset(day) != offset(day + timedelta(days=1)):
+            minutes = (day + MINUTE * i for i in range(1, 24 * 60 + 1))
+            found.extend(t for t in minutes if offset(t) != offset(t - MINUTE))
         day += timedelta(days=1)
     return found
 

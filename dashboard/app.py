@@ -1,0 +1,25 @@
+"""The dashboard's entry point (``streamlit run dashboard/app.py``): only routing."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.components.feedback import show_pending_toasts
+from dashboard.identity import render_identity
+from dashboard.nav import CONSOLE, INSPECTOR, NEW_CONFIG
+
+st.set_page_config(page_title="grove-jobs", page_icon=":material/hourglass_top:", layout="wide")
+
+page = st.navigation(
+    [
+        st.Page(CONSOLE, title="Console", icon=":material/dashboard:", default=True),
+        st.Page(INSPECTOR, title="Inspector", icon=":material/tune:", url_path="inspector"),
+        st.Page(NEW_CONFIG, title="New config", icon=":material/add_circle:", url_path="new"),
+    ],
+    position="top",
+)
+with st.sidebar:
+    # Stops the run here when nobody is signed in (proxy or OIDC deployments).
+    render_identity()
+show_pending_toasts()
+page.run()

@@ -1,0 +1,229 @@
+"""``orphan-cleanup``: delete or archive what is older than ``orphanThresholdDays``.
+
+Entity types:
+
+- ``executions``: finished executions (and their log lines) that completed before the cutoff;
+  never an active one, never the newest execution of a config however old (a weekly job keeps
+  its last run);
+- ``documents``: documents never signalled and created before the cutoff are archived (their
+  row stays; every job then ignores them);
+- ``notifications``: outbox rows sent before the cutoff are deleted (unsent ones are kept).
+
+``batchSize`` bounds the items of one run across all entity types; the rest waits for the next
+run. Work is done in chunks, one transaction each, so a stop never leaves an execution without
+its log lines or the other way round. ``dryRun`` reports counts and ids and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.orm import Session
+
+from grove_jobs.clock import utcnow
+from grove_jobs.db.engine import Database
+from grove_jobs.db.tables import ExecutionLogRow, JobExecutionRow
+from grove_jobs.domain.database import database_for
+from grove_jobs.domain.tables import DocumentRow, NotificationRow, SignalEventRow
+from grove_jobs.engine.context import JobCancelled, JobContext, JobResult
+from grove_jobs.schema.execution import TERMINAL_STATUSES
+from grove_jobs.schema.parameters import OrphanCleanupParameters
+
+ENTITY_TYPES = ("executions", "documents", "notifications")
+CHUNK = 500
+MAX_IDS_REPORTED = 1000
+
+
+class UnknownEntityType(ValueError):
+    """The config names an entity type this job does not know (a typo would otherwise be a
+    cleanup that silently does nothing)."""
+
+
+def run(params: OrphanCleanupParameters, ctx: JobContext) -> JobResult:
+    """Clean up each requested entity type, oldest first, within ``ctx.batch_size`` items."""
+    unknown = [t for t in params.entity_types if t not in ENTITY_TYPES]
+    if unknown:
+        message = f"unknown entity types {unknown}; expected some of {', '.join(ENTITY_TYPES)}"
+        ctx.log.error(message)
+        raise UnknownEntityType(message)
+    db = database_for(ctx)
+    at = utcnow()
+    cutoff = at - timedelta(days=params.orphan_threshold_days)
+    verb = "would" if params.dry_run else "will"
+    ctx.log.info(
+        f"cutoff {_iso(cutoff)} ({params.orphan_threshold_days} days); at most "
+        f"{ctx.batch_size} items{'; dry run, nothing is changed' if params.dry_run else ''}"
+    )
+    budget = ctx.batch_size
+    report: dict[str, dict[str, Any]] = {}
+    found: dict[str, list] = {}
+    with db.read() as session:
+        for entity in params.entity_types:
+            ids = FINDERS[entity](session, cutoff, budget)
+            found[entity] = ids
+            budget -= len(ids)
+    total = sum(len(ids) for ids in found.values())
+    ctx.progress(0, total)
+    done = 0
+    try:
+        for entity in params.entity_types:
+            ids = found[entity]
+            entry: dict[str, Any] = {
+                "count": len(ids),
+                "action": ACTIONS[entity],
+                "ids": ids[:MAX_IDS_REPORTED],
+                "idsTruncated": len(ids) > MAX_IDS_REPORTED,
+            }
+            if entity == "executions":
+                entry["logLines"] = _count_logs(db, ids)
+            report[entity] = entry
+            ctx.log.info(f"{entity}: {verb} {VERBS[entity]} {len(ids)}{_extra(entry)}")
+            if params.dry_run:
+                continue
+            for start in range(0, len(ids), CHUNK):
+                ctx.check()
+                chunk = ids[start : start + CHUNK]
+                with db.write() as session:
+                    APPLIERS[entity](session, chunk, cutoff, at)
+                done += len(chunk)
+                ctx.progress(done, total)
+    except JobCancelled:
+        ctx.log.warn(f"stopped early after {done} of {total} items")
+        raise
+    if params.dry_run:
+        ctx.progress(total, total)  # reporting was the work
+    else:
+        ctx.log.info(f"cleaned up {done} items")
+    return JobResult(
+        items_processed=total if params.dry_run else done,
+        items_total=total,
+        data={
+            "dryRun": params.dry_run,
+            "thresholdDays": params.orphan_threshold_days,
+            "cutoff": _iso(cutoff),
+            "entities": report,
+        },
+    )
+
+
+def _extra(entry: dict[str, Any]) -> str:
+    return f" (and {entry['logLines']} log lines)" if "logLines" in entry else ""
+
+
+# --------------------------------------------------------------------------- executions
+
+
+def _newest_per_config():
+    return select(func.max(JobExecutionRow.id)).group_by(JobExecutionRow.config_id)
+
+
+def _old_executions_clause(cutoff: datetime):
+    E = JobExecutionRow
+    finished_at = func.coalesce(E.completed_at, E.queued_at)
+    return (
+        E.status.in_(sorted(TERMINAL_STATUSES)),
+        finished_at < cutoff,
+        E.id.not_in(_newest_per_config()),
+    )
+
+
+def _find_executions(session: Session, cutoff: datetime, limit: int) -> list[int]:
+    if limit <= 0:
+        return []
+    E = JobExecutionRow
+    stmt = select(E.id).where(*_old_executions_clause(cutoff)).order_by(E.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def _count_logs(db: Database, execution_ids: list[int]) -> int:
+    total = 0
+    with db.read() as session:
+        for start in range(0, len(execution_ids), CHUNK):
+            chunk = execution_ids[start : start + CHUNK]
+            total += session.scalar(
+                select(func.count()).where(ExecutionLogRow.execution_id.in_(chunk))
+            )
+    return total
+
+
+def _delete_executions(session: Session, ids: list[int], cutoff: datetime, at: datetime) -> None:
+    E = JobExecutionRow
+    # Re-check the conditions inside the transaction: a run retried or re-queued since the
+    # scan, or one that became the newest of its config, is left alone.
+    keep = select(E.id).where(E.id.in_(ids), *_old_executions_clause(cutoff))
+    doomed = list(session.scalars(keep))
+    if not doomed:
+        return
+    session.execute(delete(ExecutionLogRow).where(ExecutionLogRow.execution_id.in_(doomed)))
+    session.execute(delete(E).where(E.id.in_(doomed)))
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def _never_signalled(cutoff: datetime):
+    D = DocumentRow
+    signalled = exists().where(SignalEventRow.document_id == D.id)
+    return (D.archived_at.is_(None), D.created_at < cutoff, ~signalled)
+
+
+def _find_documents(session: Session, cutoff: datetime, limit: int) -> list[str]:
+    if limit <= 0:
+        return []
+    D = DocumentRow
+    stmt = select(D.id).where(*_never_signalled(cutoff)).order_by(D.created_at, D.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def _archive_documents(session: Session, ids: list[str], cutoff: datetime, at: datetime) -> None:
+    D = DocumentRow
+    session.execute(
+        update(D)
+        .where(D.id.in_(ids), *_never_signalled(cutoff))
+        .values(archived_at=at, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+def _find_notifications(session: Session, cutoff: datetime, limit: int) -> list[int]:
+    if limit <= 0:
+        return []
+    N = NotificationRow
+    stmt = (
+        select(N.id)
+        .where(N.sent_at.is_not(None), N.sent_at < cutoff)
+        .order_by(N.sent_at, N.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def _delete_notifications(session: Session, ids: list[int], cutoff: datetime, at: datetime) -> None:
+    N = NotificationRow
+    session.execute(delete(N).where(N.id.in_(ids), N.sent_at < cutoff))
+
+
+Finder = Callable[[Session, datetime, int], list]
+Applier = Callable[[Session, list, datetime, datetime], None]
+FINDERS: dict[str, Finder] = {
+    "executions": _find_executions,
+    "documents": _find_documents,
+    "notifications": _find_notifications,
+}
+APPLIERS: dict[str, Applier] = {
+    "executions": _delete_executions,
+    "documents": _archive_documents,
+    "notifications": _delete_notifications,
+}
+ACTIONS = {"executions": "deleted", "documents": "archived", "notifications": "deleted"}
+VERBS = {"executions": "delete", "documents": "archive", "notifications": "delete"}
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="seconds").replace("+00:00", "Z")

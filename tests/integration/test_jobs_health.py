@@ -1,0 +1,145 @@
+"""health-check: each check passing and failing, severities against alertThreshold, and a run
+that fails names its failing checks after logging every check."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from grove_jobs.db.engine import Database
+from grove_jobs.domain.database import close_databases
+from grove_jobs.handlers import health_check
+from grove_jobs.handlers.health_check import HealthCheckFailed, api_url, run
+from grove_jobs.schema.parameters import HealthCheckParameters
+from grove_jobs.settings import Settings
+from tests.integration.test_jobs_support import closed_port, make_context
+
+
+@pytest.fixture
+def url(db: Database, migrated_url: str) -> Iterator[str]:
+    yield migrated_url
+    close_databases()
+
+
+class _Health(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        status = 200 if self.path == "/healthz" else 503
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"status": "ok"}')
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # keep test output clean
+
+
+@pytest.fixture
+def api_server() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def _params(checks: list[str], threshold: str = "error") -> HealthCheckParameters:
+    return HealthCheckParameters.model_validate({"checks": checks, "alertThreshold": threshold})
+
+
+def _settings(data_dir: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=data_dir, **overrides)  # type: ignore[arg-type]
+
+
+def test_every_check_passing(url: str, tmp_path: Path, api_server: ThreadingHTTPServer) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    settings = _settings(data_dir, api_host="127.0.0.1", api_port=api_server.server_address[1])
+    ctx, recorder = make_context(url, settings=settings)
+
+    result = run(_params(["database", "storage", "api", "rag"]), ctx)
+
+    checks = {c["name"]: c for c in result.data["checks"]}
+    assert list(checks) == ["database", "storage", "api", "rag"]
+    assert checks["database"]["severity"] == "ok" and checks["database"]["latencyMs"] >= 0
+    assert checks["storage"]["severity"] == "ok" and checks["storage"]["freeBytes"] > 0
+    assert checks["api"]["severity"] == "ok" and checks["api"]["status"] == 200
+    assert checks["api"]["url"].endswith("/healthz")
+    # No RAG backend exists to configure: a warning, below the "error" threshold.
+    assert checks["rag"]["severity"] == "warning"
+    assert result.data["worst"] == "warning"
+    assert (result.items_processed, result.items_total) == (4, 4)
+    assert len(recorder.messages()) == 5  # one line per check and the verdict
+    assert not list(data_dir.iterdir())  # the storage probe cleans up after itself
+
+
+def test_database_unreachable_is_critical(tmp_path: Path) -> None:
+    dead = f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/nothing"
+    ctx, recorder = make_context(dead, settings=_settings(tmp_path))
+    try:
+        with pytest.raises(HealthCheckFailed, match=r"database \(critical: unreachable"):
+            run(_params(["database", "storage"], threshold="critical"), ctx)
+    finally:
+        close_databases()
+    # Every check ran and was logged before the run failed.
+    assert [m.split(":")[0] for m in recorder.messages()] == ["database", "storage"]
+
+
+def test_storage_failing(url: str, tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    ctx, _ = make_context(url, settings=_settings(not_a_dir))
+    with pytest.raises(HealthCheckFailed, match="storage"):
+        run(_params(["storage"]), ctx)
+
+    missing = _settings(tmp_path / "missing")
+    result = health_check.check_storage(make_context(url, settings=missing)[0])
+    assert (result.severity, "does not exist" in result.message) == ("error", True)
+
+
+def test_storage_low_on_space(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Usage:
+        total, used, free = 100 * 2**30, 99 * 2**30, 2**30 // 2  # 0.5 % free
+
+    monkeypatch.setattr(health_check.shutil, "disk_usage", lambda _: Usage())
+    result = health_check.check_storage(make_context(url, settings=_settings(tmp_path))[0])
+    assert result.severity == "critical" and "only 0.5 GiB free" in result.message
+
+
+def test_api_failing(
+    url: str, tmp_path: Path, api_server: ThreadingHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = _settings(tmp_path, api_host="127.0.0.1", api_port=closed_port())
+    ctx, recorder = make_context(url, settings=closed)
+    with pytest.raises(HealthCheckFailed) as failed:
+        run(_params(["database", "api"]), ctx)
+    assert "1 check(s) at or above error: api (error: GET http://127.0.0.1:" in str(failed.value)
+    assert failed.value.failing[0].name == "api"
+    assert recorder.messages("info")[0].startswith("database: ok")
+    assert recorder.messages("error")[0].startswith("api: error")
+
+    # A server that answers, but not 2xx.
+    port = api_server.server_address[1]
+    monkeypatch.setattr(health_check, "api_url", lambda _: f"http://127.0.0.1:{port}/nope")
+    result = health_check.check_api(make_context(url, settings=_settings(tmp_path))[0])
+    assert (result.severity, result.details["status"]) == ("error", 503)
+
+
+def test_api_url() -> None:
+    base = Settings(api_host="0.0.0.0", api_port=9000)
+    assert api_url(base) == "http://127.0.0.1:9000/healthz"
+    assert api_url(base.model_copy(update={"api_host": "::1"})) == "http://[::1]:9000/healthz"
+    assert api_url(base.model_copy(update={"api_enabled": False})) is None
+
+
+def test_threshold_decides_what_fails(url: str, tmp_path: Path) -> None:
+    ctx, _ = make_context(url, settings=_settings(tmp_path))
+    with pytest.raises(HealthCheckFailed, match=r"rag \(warning: no RAG backend configured\)"):
+        run(_params(["database", "rag"], threshold="warning"), ctx)
+    passed = run(_params(["database", "rag"], threshold="error"), ctx)
+    assert passed.data["alertThreshold"] == "error" and passed.status == "success"
