@@ -17,6 +17,7 @@ from typing import Literal, NoReturn
 import streamlit as st
 
 from dashboard.context import database, settings
+from dashboard.render import escape_markdown
 from grove_jobs.auth.identity import Identity, authorize, resolve_identity
 from grove_jobs.exceptions import GroveError, PermissionDenied
 
@@ -83,7 +84,7 @@ def render_identity() -> None:
 def _refuse(message: str) -> NoReturn:
     """Show why and end the script run; outside a running page (tests, bare calls) st.stop()
     is a no-op, so the refusal is also raised."""
-    st.error(message)
+    st.error(escape_markdown(message))  # the message may quote proxy or OIDC-supplied text
     st.stop()
     raise PermissionDenied("anonymous", "sign in")
 

@@ -38,7 +38,6 @@ from grove_jobs.exceptions import (
 )
 from grove_jobs.schema.execution import Execution, LogLine, Revision
 from grove_jobs.schema.grove_object import GroveObject, parse_grove_object
-from grove_jobs.schema.meta import GroveMeta
 from grove_jobs.schema.registry import get_type, json_path_get
 
 Source = Literal["ui", "cli", "api", "system"]
@@ -592,14 +591,13 @@ def new_object(
     """A new object of a registered type from the registry's default payload."""
     experience = get_type(type_name)
     payload = experience.default_payload(**defaults)
-    meta = GroveMeta(
-        id=config_id,
-        type=type_name,
-        title=title,
-        icon=experience.emoji,
-        color=experience.color,
+    meta = {"id": config_id, "type": type_name, "icon": experience.emoji, "color": experience.color}
+    if title is not None:
+        meta["title"] = title
+    # Through the parser, so a bad id is a ValidationFailed naming meta.id like any other input.
+    return parse_grove_object(
+        {"meta": meta, "payload": payload.model_dump(mode="json", by_alias=True)}
     )
-    return GroveObject(meta=meta, payload=payload)
 
 
 # --------------------------------------------------------------------------- revisions

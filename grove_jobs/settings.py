@@ -73,5 +73,13 @@ def normalize_database_url(url: str) -> str:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the environment once; keyword overrides win (CLI flags, tests)."""
+    """Read the environment once; keyword overrides win (CLI flags, tests).
+
+    With ``GROVE_SECRETS_DIR`` (e.g. ``/run/secrets``), a file named like a variable in lower
+    case (``grove_database_url``) supplies that setting, so secrets need not be in the
+    environment.
+    """
+    secrets_dir = os.environ.get("GROVE_SECRETS_DIR")
+    if secrets_dir and Path(secrets_dir).is_dir():
+        overrides = {"_secrets_dir": secrets_dir, **overrides}
     return Settings(**overrides)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from grove_jobs.db.records import execution_json
 from grove_jobs.engine.enqueue import run_now
 from grove_jobs.exceptions import AlreadyExists, FieldError, NotFound, ValidationFailed
 from grove_jobs.schema.execution import ExecutionStatus
-from grove_jobs.schema.grove_object import parse_grove_object
+from grove_jobs.schema.grove_object import GroveObject, parse_grove_object
 from grove_jobs.schema.meta import SLUG_PATTERN
 from scheduler.api_auth import Principal, current_principal, rate_limited
 from scheduler.api_context import ApiContext, get_context
@@ -170,7 +170,7 @@ def _expected_version(if_match: str) -> int | None:
     return int(match.group(1))
 
 
-def _object_for(config_id: str, body: dict[str, Any]) -> Any:
+def _object_for(config_id: str, body: dict[str, Any]) -> GroveObject:
     data = {k: v for k, v in body.items() if k != "state"}  # GET's runtime state, read-only
     errors = unstorable(data, "")
     meta = data.get("meta")

@@ -24,6 +24,7 @@ from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobConfigRow, SchedulerNodeRow
 from grove_jobs.engine import dispatch
 from grove_jobs.engine.dispatch import LogEntry, Outcome
+from grove_jobs.engine.prune import prune
 from grove_jobs.engine.tick import tick
 from grove_jobs.exceptions import SchedulerLocked
 from grove_jobs.settings import Settings
@@ -120,6 +121,7 @@ class Sidecar:
         jobs.every(s.tick_interval_seconds).seconds.do(self._tick)
         jobs.every(max(1.0, s.lease_seconds / 3)).seconds.do(self._rescue)
         jobs.every(s.heartbeat_interval_seconds).seconds.do(self._node_heartbeat)
+        jobs.every(s.prune_interval_seconds).seconds.do(self._prune)
         jobs.run_all()
         while not self._stopping.is_set():
             jobs.run_pending()
@@ -165,6 +167,14 @@ class Sidecar:
                 self.wake()
         except Exception:
             log.exception("rescue failed; will try again")
+
+    def _prune(self) -> None:
+        try:
+            result = prune(self.db, at=utcnow())
+            if result.deleted:
+                log.info("pruned %d executions beyond retention", result.deleted)
+        except Exception:
+            log.exception("prune failed; will try again")
 
     # ------------------------------------------------------------------ dispatcher thread
 

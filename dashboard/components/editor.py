@@ -31,7 +31,7 @@ from grove_jobs.db.records import ConfigRecord
 from grove_jobs.engine.retry import delays
 from grove_jobs.exceptions import FieldError, GroveError, ValidationFailed, VersionConflict
 from grove_jobs.schema.grove_object import GroveObject, parse_grove_object
-from grove_jobs.schema.job_config import Limits, Retention, RetryPolicy
+from grove_jobs.schema.job_config import Alerts, Limits, Retention, RetryPolicy
 from grove_jobs.schema.meta import GroveMeta
 from grove_jobs.schema.parameters import PARAMETER_MODELS
 from grove_jobs.schema.registry import get_type
@@ -45,6 +45,11 @@ LIMIT_LABELS = {
 }
 RETRY_LABELS = {"maxAttempts": "Max attempts (including the first)", "jitter": "Jitter (+≤10%)"}
 RETENTION_LABELS = {"keepLast": "Keep last N runs", "keepDays": "Keep runs for (days)"}
+ALERT_LABELS = {
+    "consecutiveFailures": "Alert after N failures in a row",
+    "slowRunFactor": "Alert when a run exceeds k × p95",
+    "missedScheduleGraceSeconds": "Missed-schedule grace (s)",
+}
 LIMIT_HELP = {
     "overlapPolicy": "A scheduled tick while maxConcurrent runs are active is skipped "
     "(recorded as skipped) or queued. Run Now always queues.",
@@ -259,6 +264,12 @@ def _job_sections(form: Form, payload: dict[str, Any]) -> dict[str, Any]:
             labels=RETENTION_LABELS,
             columns=2,
         )
+    with st.container(border=True):
+        section("Alerts")
+        result["alerts"] = model_form(
+            form, Alerts, payload.get("alerts"), "payload.alerts", labels=ALERT_LABELS, columns=3
+        )
+        st.caption("0 switches a rule off.")
     return result
 
 

@@ -197,9 +197,6 @@ def _charts(config_id: str, timezone: str) -> None:
     if not runs:
         st.caption("Charts appear after the first run.")
         return
-    # A run that never started has attempt 0, which the history catalog's TimelineRun
-    # rejects (attempt >= 1); it is shown as its first attempt.
-    runs = [r if r.attempt >= 1 else r.model_copy(update={"attempt": 1}) for r in runs]
     tree = history_tree(runs, timezone=timezone, at=utcnow()).to_json_dict()
     by_type = {child["type"]: child for child in tree["children"]}
     st.caption(f"The last {len(runs)} runs, times in {timezone}.")

@@ -168,14 +168,26 @@ _FINAL_COLUMNS = (
 )
 
 
+def storable(value: Any) -> Any:
+    """Handler output with NUL characters replaced: PostgreSQL rejects them in text and JSONB,
+    and one bad log line must not keep a batch of results from being written."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
 def _final_values(outcome: Outcome, at: datetime) -> dict[str, Any]:
     """Column values for an attempt's end: a retry (durable, via run_after) or a final state."""
     values: dict[str, Any] = {
         "items_processed": outcome.items_processed,
         "items_total": outcome.items_total,
         "items_failed": outcome.items_failed,
-        "result": outcome.result,
-        "error": outcome.error,
+        "result": storable(outcome.result),
+        "error": storable(outcome.error),
         "completed_at": at,
         "status": outcome.status,
         "run_after": at,
@@ -231,7 +243,7 @@ def _complete(session: Session, outcomes, logs, progress, *, worker_id: str, at:
                     "attempt": e.attempt,
                     "at": e.at,
                     "level": e.level,
-                    "message": e.message[:10_000],
+                    "message": storable(e.message)[:10_000],
                 }
                 for e in logs
             ],

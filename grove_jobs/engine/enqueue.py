@@ -16,7 +16,7 @@ from grove_jobs.db.records import config_record, execution_record
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
 from grove_jobs.exceptions import FieldError, InvalidTransition, NotFound, ValidationFailed
 from grove_jobs.schema.execution import Execution, ExecutionStatus, Trigger
-from grove_jobs.schema.grove_object import pydantic_errors
+from grove_jobs.schema.grove_object import nul_errors, pydantic_errors
 from grove_jobs.schema.job_config import JobConfigPayload
 from grove_jobs.schema.parameters import PARAMETER_MODELS
 
@@ -27,6 +27,8 @@ def validate_overrides(payload: JobConfigPayload, overrides: dict[str, Any] | No
     """Overrides must produce valid parameters for the job type; errors name ``parameters.X``."""
     if not overrides:
         return
+    if found := nul_errors(overrides, "parameters"):
+        raise ValidationFailed(found)
     if "jobType" in overrides and overrides["jobType"] != payload.job_type:
         raise ValidationFailed([FieldError("parameters.jobType", "cannot be overridden")])
     merged = {**payload.parameters.to_json_dict(), **overrides}

@@ -232,7 +232,7 @@ class TimelineRun(Props):
     completed_at: AwareDatetime | None = None
     duration_seconds: NonNegativeNumber | None = None
     trigger: Trigger
-    attempt: Annotated[StrictInt, Field(ge=1)]
+    attempt: Annotated[StrictInt, Field(ge=0)]  # 0: never started (queued, skipped)
 
 
 class ExecutionTimelineProps(Props):

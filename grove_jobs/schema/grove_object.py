@@ -54,10 +54,35 @@ def pydantic_errors(exc: ValidationError, prefix: str = "", source: str | None =
     return errors
 
 
+def nul_errors(data: Any, path: str = "", source: str | None = None) -> list[FieldError]:
+    """NUL characters anywhere in the input: PostgreSQL cannot store them in text or JSONB,
+    so they are rejected up front on every database alike."""
+    if isinstance(data, str):
+        return (
+            [FieldError(path, "must not contain NUL (\\x00) characters", source)]
+            if ("\x00" in data)
+            else []
+        )
+    if isinstance(data, dict):
+        found = []
+        for key, value in data.items():
+            sub = f"{path}.{key}" if path else str(key)
+            found.extend(nul_errors(str(key), sub, source) + nul_errors(value, sub, source))
+        return found
+    if isinstance(data, list):
+        found = []
+        for index, value in enumerate(data):
+            found.extend(nul_errors(value, f"{path}.{index}" if path else str(index), source))
+        return found
+    return []
+
+
 def parse_grove_object(data: Any, *, source: str | None = None) -> GroveObject:
     """Validate raw JSON into a GroveObject; raises ValidationFailed listing every error."""
     if not isinstance(data, dict):
         raise ValidationFailed([FieldError("", "expected an object with meta and payload", source)])
+    if found := nul_errors(data, source=source):
+        raise ValidationFailed(found)
     errors: list[FieldError] = [
         FieldError(key, "unknown field", source) for key in data if key not in ("meta", "payload")
     ]

@@ -92,6 +92,16 @@ class Retention(CamelModel):
     keep_days: int = Field(default=90, ge=1, le=MAX_KEEP_DAYS)
 
 
+class Alerts(CamelModel):
+    """When a config's runs raise an alert; 0 switches a rule off."""
+
+    consecutive_failures: int = Field(default=3, ge=0, le=1000)
+    # A run is slow when it has run longer than this factor times the p95 duration of recent
+    # successful runs (needs MIN_RUNS_FOR_P95 of them, so a new job does not alert on noise).
+    slow_run_factor: float = Field(default=3.0, ge=0, le=1000)
+    missed_schedule_grace_seconds: int = Field(default=600, ge=0, le=MAX_MISFIRE_GRACE_SECONDS)
+
+
 class JobConfigPayload(CamelModel):
     """The editable part of a job configuration."""
 
@@ -101,6 +111,7 @@ class JobConfigPayload(CamelModel):
     retry: RetryPolicy = RetryPolicy()
     limits: Limits = Limits()
     retention: Retention = Retention()
+    alerts: Alerts = Alerts()
     parameters: JobParameters
 
     @field_validator("job_type")
@@ -199,6 +210,7 @@ def default_job_config_payload(job_type: str = "advancement-batch") -> JobConfig
 
 __all__ = [
     "AdvancementBatchParameters",
+    "Alerts",
     "JobConfigPayload",
     "Limits",
     "Retention",

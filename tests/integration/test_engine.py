@@ -330,3 +330,30 @@ def test_retry_of_a_failed_run_starts_a_new_run(db):
         "queued",
     )
     assert retry_execution(db, first.id, requested_by="bob", request_id="r1").id == again.id
+
+
+def test_nul_characters_in_handler_output_do_not_block_a_batch(db):
+    """PostgreSQL rejects NUL in text and JSONB; the engine must still record the run."""
+    create(db, synthetic_config("nul"))
+    run_now(db, "nul", requested_by="t", at=T0)
+    (run,) = dispatch.claim(db, worker_id="w", limit=1, at=T0)
+    outcome = Outcome(
+        execution_id=run.execution_id,
+        attempt=1,
+        status="failed",
+        error="bad\x00byte",
+        result={"k\x00": "v\x00"},
+        max_attempts=1,
+    )
+    log = dispatch.LogEntry(run.execution_id, 1, T0, "info", "line\x00with nul")
+    assert dispatch.complete(db, [outcome], [log], {}, worker_id="w", at=T0) == 1
+    row = _executions(db, "nul")[0]
+    assert (row.status, row.error) == ("failed", "bad\ufffdbyte")
+    assert services.execution_logs(db, row.id)[0].message == "line\ufffdwith nul"
+
+
+def test_nul_characters_in_overrides_are_rejected_by_field(db):
+    create(db, synthetic_config("nul-o"))
+    with pytest.raises(ValidationFailed) as info:
+        run_now(db, "nul-o", requested_by="t", parameter_overrides={"hang": "x\x00"})
+    assert [e.path for e in info.value.errors] == ["parameters.hang"]

@@ -428,3 +428,15 @@ def test_percentile(values: list[float], fraction: float, expected: float) -> No
 def test_percentile_of_nothing() -> None:
     with pytest.raises(ValueError):
         percentile([], 0.5)
+
+
+def test_history_tree_accepts_runs_that_never_started() -> None:
+    """Queued and skipped runs have attempt 0 in the database."""
+    runs = [
+        make_execution(S.QUEUED, id=1, attempt=0, started_at=None, completed_at=None),
+        make_execution(S.SKIPPED, id=2, attempt=0, started_at=None, completed_at=AT),
+    ]
+    tree = history_tree(runs, timezone="UTC", at=AT)
+    assert validate_tree(tree.to_json_dict(), JOB_HISTORY) == []
+    timeline = tree.to_json_dict()["children"][0]["props"]["runs"]
+    assert [r["attempt"] for r in timeline] == [0, 0]

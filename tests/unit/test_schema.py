@@ -288,3 +288,12 @@ def test_grove_object_ids() -> None:
     obj = parse_grove_object(copy.deepcopy(MOCK_HEALTH_CHECK))
     assert isinstance(obj, GroveObject)
     assert (obj.id, obj.type) == ("mock-health-check", "job-config")
+
+
+def test_nul_characters_are_rejected_with_their_path() -> None:
+    data = copy.deepcopy(MOCK_HEALTH_CHECK)
+    data["meta"]["title"] = "bad\x00title"
+    data["payload"]["parameters"]["checks"] = ["database", "st\x00orage"]
+    with pytest.raises(ValidationFailed) as info:
+        parse_grove_object(data)
+    assert [e.path for e in info.value.errors] == ["meta.title", "payload.parameters.checks.1"]

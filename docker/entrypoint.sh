@@ -1,0 +1,14 @@
+#!/bin/sh
+# Container entry point: the first argument names the service.
+set -eu
+service="${1:-sidecar}"
+[ "$#" -gt 0 ] && shift
+case "$service" in
+    migrate)   exec grove-jobs db upgrade "$@" ;;
+    sidecar)   exec grove-jobs scheduler "$@" ;;
+    api)       exec grove-jobs api "$@" ;;
+    dashboard) exec streamlit run "$(dirname "$0")/../dashboard/app.py" \
+                   --server.address 0.0.0.0 --server.port "${PORT:-8501}" "$@" ;;
+    seed)      exec grove-jobs demo seed "$@" ;;
+    *)         exec "$service" "$@" ;;
+esac

@@ -1,0 +1,1 @@
+"""Failure alerts: rules over recent executions, an incident store, and delivery."""

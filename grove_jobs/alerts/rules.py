@@ -1,0 +1,201 @@
+"""Alert rules as pure functions over a config's recent executions, evaluated at ``at``.
+
+Each rule answers two questions: is it firing now (open an incident, if none is open), and
+which open incidents are over. Nothing here touches the database or the clock.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from grove_jobs import schedule as cron
+from grove_jobs.schema.job_config import Alerts
+
+CONSECUTIVE_FAILURES = "consecutive_failures"
+SLOW_RUN = "slow_run"
+MISSED_SCHEDULE = "missed_schedule"
+RULES = (CONSECUTIVE_FAILURES, SLOW_RUN, MISSED_SCHEDULE)
+
+FAILED = frozenset({"failed", "timed_out"})
+SUCCEEDED = frozenset({"success", "partial"})
+MIN_RUNS_FOR_P95 = 5
+# How far back a missing tick is looked for: an outage longer than this is already visible in
+# next_run_at lagging, which the rule also checks.
+MISSED_LOOKBACK = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class Run:
+    """The facts about one execution that the rules need."""
+
+    id: int
+    status: str
+    trigger: str
+    scheduled_for: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    error: str | None = None
+
+    @property
+    def missed(self) -> bool:
+        """A tick the scheduler recorded as missed (skipped by the misfire policy)."""
+        return self.status == "skipped" and self.trigger == "misfire"
+
+
+@dataclass(frozen=True)
+class ConfigState:
+    """A config as the rules see it: its alert policy, schedule and recent runs."""
+
+    config_id: str
+    alerts: Alerts
+    runs: list[Run]  # newest first (by id)
+    enabled: bool = False
+    cron_expression: str | None = None
+    timezone: str = "UTC"
+    next_run_at: datetime | None = None
+    schedule_since: datetime | None = None  # last save: ticks before it never had to run
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule firing for a config."""
+
+    rule: str
+    summary: str
+    execution_id: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    id: int
+    rule: str
+    details: dict[str, Any]
+
+
+def _finished(runs: list[Run]) -> list[Run]:
+    # Cancelled and skipped runs say nothing about whether the job works.
+    return [r for r in runs if r.status in FAILED | SUCCEEDED and r.completed_at is not None]
+
+
+def consecutive_failures(state: ConfigState) -> Finding | None:
+    """The newest N finished runs all failed or timed out."""
+    limit = state.alerts.consecutive_failures
+    if limit <= 0:
+        return None
+    streak: list[Run] = []
+    for run in _finished(state.runs):
+        if run.status not in FAILED:
+            break
+        streak.append(run)
+    if len(streak) < limit:
+        return None
+    newest = streak[0]
+    reason = (newest.error or "").strip().splitlines()
+    return Finding(
+        CONSECUTIVE_FAILURES,
+        f"{len(streak)} runs in a row failed (threshold {limit})",
+        newest.id,
+        {"failures": len(streak), "threshold": limit, "lastError": reason[-1][:300] if reason else None},
+    )
+
+
+def p95(values: list[float]) -> float:
+    """Nearest-rank 95th percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def slow_run(state: ConfigState, at: datetime) -> Finding | None:
+    """A running run has run longer than k × p95 of recent successful durations."""
+    factor = state.alerts.slow_run_factor
+    if factor <= 0:
+        return None
+    durations = [
+        (r.completed_at - r.started_at).total_seconds()
+        for r in state.runs
+        if r.status in SUCCEEDED and r.started_at and r.completed_at
+    ]
+    if len(durations) < MIN_RUNS_FOR_P95:
+        return None
+    limit = factor * p95(durations)
+    for run in state.runs:
+        if run.status == "running" and run.started_at is not None:
+            elapsed = (at - run.started_at).total_seconds()
+            if elapsed > limit:
+                return Finding(
+                    SLOW_RUN,
+                    f"run {run.id} has run {elapsed:.0f}s, over {factor:g} × p95 ({limit:.1f}s)",
+                    run.id,
+                    {"elapsedSeconds": round(elapsed, 1), "limitSeconds": round(limit, 1)},
+                )
+    return None
+
+
+def missed_schedule(state: ConfigState, at: datetime) -> Finding | None:
+    """A tick older than the grace has no execution (or only a "missed" one), or the schedule
+    itself is stuck (next_run_at far in the past while enabled)."""
+    grace = state.alerts.missed_schedule_grace_seconds
+    if grace <= 0 or not state.enabled or not state.cron_expression:
+        return None
+    cutoff = at - timedelta(seconds=grace)
+    if state.next_run_at is not None and state.next_run_at < cutoff:
+        return Finding(
+            MISSED_SCHEDULE,
+            f"no sidecar has fired the tick due at {_iso(state.next_run_at)}",
+            None,
+            {"scheduledFor": _iso(state.next_run_at)},
+        )
+    since = max(at - MISSED_LOOKBACK, state.schedule_since or at - MISSED_LOOKBACK)
+    ran = {r.scheduled_for for r in state.runs if r.scheduled_for is not None and not r.missed}
+    oldest_known = min((r.scheduled_for for r in state.runs if r.scheduled_for), default=None)
+    fires = cron.fires_between(state.cron_expression, state.timezone, since, cutoff, limit=10_000)
+    for fire in reversed(fires):
+        # The runs are a window of recent history: a fire older than it proves nothing.
+        if oldest_known is None or fire < oldest_known:
+            break
+        if fire not in ran:
+            return Finding(
+                MISSED_SCHEDULE,
+                f"the tick of {_iso(fire)} has no run within {grace}s",
+                None,
+                {"scheduledFor": _iso(fire)},
+            )
+    return None
+
+
+def evaluate(state: ConfigState, at: datetime) -> list[Finding]:
+    """Every rule firing for this config at ``at``."""
+    findings = [consecutive_failures(state), slow_run(state, at), missed_schedule(state, at)]
+    return [f for f in findings if f is not None]
+
+
+def resolved(state: ConfigState, incidents: list[OpenIncident]) -> list[OpenIncident]:
+    """Open incidents that are over: the newest finished run succeeded (every rule), or, for a
+    missed schedule, a run exists for a later tick."""
+    finished = _finished(state.runs)
+    if finished and finished[0].status in SUCCEEDED:
+        return list(incidents)
+    over = []
+    for incident in incidents:
+        if incident.rule != MISSED_SCHEDULE:
+            continue
+        missed_at = incident.details.get("scheduledFor")
+        later = [
+            r
+            for r in state.runs
+            if r.scheduled_for is not None
+            and not r.missed
+            and missed_at is not None
+            and _iso(r.scheduled_for) > missed_at
+        ]
+        if later:
+            over.append(incident)
+    return over
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="seconds").replace("+00:00", "Z")
