@@ -38,5 +38,9 @@ format: install
 bench: install
 	$(BIN)/python -m bench
 
+# Minutes-long, under faults (restarts the local PostgreSQL once); not part of `make test`.
+soak: install
+	$(BIN)/python -m bench.soak --minutes $${SOAK_MINUTES:-10}
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

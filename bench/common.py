@@ -33,7 +33,8 @@ ADMIN_URL = normalize_database_url(
 def fresh_postgres() -> Iterator[Database]:
     """A migrated, throwaway PostgreSQL database."""
     name = f"grove_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    # pre_ping: the soak restarts PostgreSQL, and the final DROP must not use a dead connection.
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)

@@ -19,6 +19,8 @@ from sqlalchemy import func, select
 
 from dashboard.context import database
 from grove_jobs import services
+from grove_jobs.alerts import store as alert_store
+from grove_jobs.alerts.rules import RULE_LABELS
 from grove_jobs.db.records import ConfigRecord
 from grove_jobs.db.tables import JobConfigRow
 from grove_jobs.exceptions import NotFound
@@ -144,6 +146,32 @@ def console(
     return ConsoleData(rows, metrics)
 
 
+@dataclass(frozen=True)
+class ActiveAlert:
+    """An open alert incident, as the card and the inspector show it."""
+
+    rule: str
+    label: str
+    summary: str
+    opened_at: datetime
+
+
+@st.cache_data(ttl=LIST_TTL, show_spinner=False)
+def active_alerts() -> dict[str, tuple[ActiveAlert, ...]]:
+    """Open incidents per config id: one query serves the whole grid."""
+    grouped: dict[str, list[ActiveAlert]] = {}
+    for row in alert_store.open_incidents(database()):
+        grouped.setdefault(row.config_id, []).append(
+            ActiveAlert(
+                rule=row.rule,
+                label=RULE_LABELS.get(row.rule, row.rule),
+                summary=str((row.details or {}).get("summary", "")),
+                opened_at=row.opened_at,
+            )
+        )
+    return {config_id: tuple(alerts) for config_id, alerts in grouped.items()}
+
+
 @st.cache_data(ttl=LIST_TTL, show_spinner=False)
 def type_counts() -> dict[str, int]:
     """Non-archived objects per type (one GROUP BY; the console's type buttons)."""
@@ -232,6 +260,7 @@ def latest_revision(config_id: str) -> Revision | None:
 
 READS = (
     console,
+    active_alerts,
     type_counts,
     config_choices,
     config,

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     smtp_from: str = "grove-jobs@localhost"
     smtp_starttls: bool = False
     webhook_url: str | None = None
+    alert_email_to: str | None = None  # alert mail goes here when SMTP is configured
+    alert_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     # Dashboard identity
     trusted_user_header: str | None = None  # e.g. X-Forwarded-Email, only behind a proxy

@@ -19,6 +19,7 @@ import schedule as schedule_lib
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
 
+from grove_jobs.alerts.evaluate import deliver_in_background, evaluate_alerts
 from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobConfigRow, SchedulerNodeRow
@@ -122,6 +123,7 @@ class Sidecar:
         jobs.every(max(1.0, s.lease_seconds / 3)).seconds.do(self._rescue)
         jobs.every(s.heartbeat_interval_seconds).seconds.do(self._node_heartbeat)
         jobs.every(s.prune_interval_seconds).seconds.do(self._prune)
+        jobs.every(s.alert_interval_seconds).seconds.do(self._evaluate_alerts)
         jobs.run_all()
         while not self._stopping.is_set():
             jobs.run_pending()
@@ -175,6 +177,15 @@ class Sidecar:
                 log.info("pruned %d executions beyond retention", result.deleted)
         except Exception:
             log.exception("prune failed; will try again")
+
+    def _evaluate_alerts(self) -> None:
+        try:
+            result = evaluate_alerts(self.db, at=utcnow())
+            if result.messages:
+                log.warning("alerts: %d opened, %d resolved", result.opened, result.resolved)
+                deliver_in_background(self.db, self.settings, result.messages)
+        except Exception:
+            log.exception("alert evaluation failed; will try again")
 
     # ------------------------------------------------------------------ dispatcher thread
 

@@ -61,6 +61,21 @@ def _header(row: CardRow, experience: ExperienceType) -> None:
     )
     detail = f"{safe(row.job_type)} · " if row.job_type else f"{safe(experience.label)} · "
     st.caption(f"{detail}{safe(row.id)}")
+    _alerts(row.id)
+
+
+def _alerts(config_id: str) -> None:
+    """A red badge per open alert incident (its rule), with the details on hover."""
+    alerts = data.active_alerts().get(config_id, ())
+    if alerts:
+        with st.container(horizontal=True, gap="small", key=f"card-alerts-{config_id}"):
+            for alert in alerts:
+                st.badge(
+                    safe(alert.label),
+                    color="red",
+                    icon=":material/notifications_active:",
+                    help=safe(alert.summary),
+                )
 
 
 def _job_summary(row: CardRow, now: datetime) -> None:

@@ -47,7 +47,7 @@ RETRY_LABELS = {"maxAttempts": "Max attempts (including the first)", "jitter": "
 RETENTION_LABELS = {"keepLast": "Keep last N runs", "keepDays": "Keep runs for (days)"}
 ALERT_LABELS = {
     "consecutiveFailures": "Alert after N failures in a row",
-    "slowRunFactor": "Alert when a run exceeds k × p95",
+    "slowRunFactor": "Alert when a run exceeds k x p95",
     "missedScheduleGraceSeconds": "Missed-schedule grace (s)",
 }
 LIMIT_HELP = {

@@ -56,6 +56,20 @@ def render() -> None:
             render_revisions(record, allowed, timezone_of(record))
 
 
+def _alerts(config_id: str) -> None:
+    """Open alert incidents of this config, one line each; data is escaped, never HTML."""
+    alerts = data.active_alerts().get(config_id, ())
+    if not alerts:
+        return
+    lines = [
+        f"- **{safe(a.label)}** since {safe(a.opened_at.strftime('%Y-%m-%d %H:%M:%S UTC'))}: "
+        f"{safe(a.summary)}"
+        for a in alerts
+    ]
+    heading = f"{len(alerts)} open alert{'s' if len(alerts) != 1 else ''}"
+    st.warning(f"**{heading}**\n\n" + "\n".join(lines), icon=":material/notifications_active:")
+
+
 def _picker(config_id: str | None) -> None:
     choices = data.config_choices()
     ids = [c[0] for c in choices]
@@ -95,6 +109,7 @@ def _header(record: ConfigRecord, title: str, allowed: Allowed) -> None:
         f"{colored(safe(experience.label), experience.color)}{job} · {safe(record.id)}"
         f" · version {record.version}"
     )
+    _alerts(record.id)
     with st.container(horizontal=True, key="inspector-actions"):
         if isinstance(payload, JobConfigPayload) and allowed("run.start"):
             st.button(

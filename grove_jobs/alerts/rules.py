@@ -18,6 +18,11 @@ CONSECUTIVE_FAILURES = "consecutive_failures"
 SLOW_RUN = "slow_run"
 MISSED_SCHEDULE = "missed_schedule"
 RULES = (CONSECUTIVE_FAILURES, SLOW_RUN, MISSED_SCHEDULE)
+RULE_LABELS = {
+    CONSECUTIVE_FAILURES: "Failing repeatedly",
+    SLOW_RUN: "Slow run",
+    MISSED_SCHEDULE: "Missed schedule",
+}
 
 FAILED = frozenset({"failed", "timed_out"})
 SUCCEEDED = frozenset({"success", "partial"})
@@ -37,7 +42,6 @@ class Run:
     scheduled_for: datetime | None
     started_at: datetime | None
     completed_at: datetime | None
-    error: str | None = None
 
     @property
     def missed(self) -> bool:
@@ -74,6 +78,8 @@ class OpenIncident:
     id: int
     rule: str
     details: dict[str, Any]
+    opened_at: datetime
+    execution_id: int | None = None
 
 
 def _finished(runs: list[Run]) -> list[Run]:
@@ -93,13 +99,11 @@ def consecutive_failures(state: ConfigState) -> Finding | None:
         streak.append(run)
     if len(streak) < limit:
         return None
-    newest = streak[0]
-    reason = (newest.error or "").strip().splitlines()
     return Finding(
         CONSECUTIVE_FAILURES,
         f"{len(streak)} runs in a row failed (threshold {limit})",
-        newest.id,
-        {"failures": len(streak), "threshold": limit, "lastError": reason[-1][:300] if reason else None},
+        streak[0].id,
+        {"failures": len(streak), "threshold": limit},
     )
 
 
@@ -110,7 +114,7 @@ def p95(values: list[float]) -> float:
 
 
 def slow_run(state: ConfigState, at: datetime) -> Finding | None:
-    """A running run has run longer than k × p95 of recent successful durations."""
+    """A running run has run longer than k x p95 of recent successful durations."""
     factor = state.alerts.slow_run_factor
     if factor <= 0:
         return None
@@ -128,7 +132,7 @@ def slow_run(state: ConfigState, at: datetime) -> Finding | None:
             if elapsed > limit:
                 return Finding(
                     SLOW_RUN,
-                    f"run {run.id} has run {elapsed:.0f}s, over {factor:g} × p95 ({limit:.1f}s)",
+                    f"run {run.id} has run {elapsed:.0f}s, over {factor:g} x p95 ({limit:.1f}s)",
                     run.id,
                     {"elapsedSeconds": round(elapsed, 1), "limitSeconds": round(limit, 1)},
                 )
@@ -150,21 +154,24 @@ def missed_schedule(state: ConfigState, at: datetime) -> Finding | None:
             {"scheduledFor": _iso(state.next_run_at)},
         )
     since = max(at - MISSED_LOOKBACK, state.schedule_since or at - MISSED_LOOKBACK)
-    ran = {r.scheduled_for for r in state.runs if r.scheduled_for is not None and not r.missed}
-    oldest_known = min((r.scheduled_for for r in state.runs if r.scheduled_for), default=None)
     fires = cron.fires_between(state.cron_expression, state.timezone, since, cutoff, limit=10_000)
-    for fire in reversed(fires):
-        # The runs are a window of recent history: a fire older than it proves nothing.
-        if oldest_known is None or fire < oldest_known:
-            break
-        if fire not in ran:
-            return Finding(
-                MISSED_SCHEDULE,
-                f"the tick of {_iso(fire)} has no run within {grace}s",
-                None,
-                {"scheduledFor": _iso(fire)},
-            )
-    return None
+    if not fires:
+        return None
+    # Only the newest tick past the grace is checked: once a later tick runs, an older gap is
+    # history (visible as such), and re-checking it would reopen a resolved incident forever.
+    fire = fires[-1]
+    oldest_known = min((r.scheduled_for for r in state.runs if r.scheduled_for), default=None)
+    if oldest_known is None or fire < oldest_known:
+        return None  # the runs are a window of recent history: it proves nothing that old
+    ran = {r.scheduled_for for r in state.runs if r.scheduled_for is not None and not r.missed}
+    if fire in ran:
+        return None
+    return Finding(
+        MISSED_SCHEDULE,
+        f"the tick of {_iso(fire)} has no run within {grace}s",
+        None,
+        {"scheduledFor": _iso(fire)},
+    )
 
 
 def evaluate(state: ConfigState, at: datetime) -> list[Finding]:
@@ -174,27 +181,33 @@ def evaluate(state: ConfigState, at: datetime) -> list[Finding]:
 
 
 def resolved(state: ConfigState, incidents: list[OpenIncident]) -> list[OpenIncident]:
-    """Open incidents that are over: the newest finished run succeeded (every rule), or, for a
-    missed schedule, a run exists for a later tick."""
+    """Open incidents that are over: the newest finished run succeeded after the incident
+    opened (a slow run must also have ended, or it would reopen at once), or, for a missed
+    schedule, a run exists for a later tick."""
     finished = _finished(state.runs)
-    if finished and finished[0].status in SUCCEEDED:
-        return list(incidents)
+    newest = finished[0] if finished else None
+    running = {r.id for r in state.runs if r.status == "running"}
     over = []
     for incident in incidents:
-        if incident.rule != MISSED_SCHEDULE:
-            continue
-        missed_at = incident.details.get("scheduledFor")
-        later = [
-            r
-            for r in state.runs
-            if r.scheduled_for is not None
-            and not r.missed
-            and missed_at is not None
-            and _iso(r.scheduled_for) > missed_at
-        ]
-        if later:
+        succeeded = (
+            newest is not None
+            and newest.status in SUCCEEDED
+            and newest.completed_at is not None
+            and newest.completed_at >= incident.opened_at
+        )
+        if incident.rule == SLOW_RUN and incident.execution_id in running:
+            succeeded = False
+        if succeeded or (incident.rule == MISSED_SCHEDULE and _later_tick_ran(state, incident)):
             over.append(incident)
     return over
+
+
+def _later_tick_ran(state: ConfigState, incident: OpenIncident) -> bool:
+    missed_at = incident.details.get("scheduledFor")
+    return missed_at is not None and any(
+        r.scheduled_for is not None and not r.missed and _iso(r.scheduled_for) > missed_at
+        for r in state.runs
+    )
 
 
 def _iso(value: datetime) -> str:

@@ -164,5 +164,5 @@ class SchedulerNodeRow(Base):
 # Tables defined in other packages share this metadata (migrations/env.py and schema comparisons
 # see one metadata); imported last because they import Base from here.
 import grove_jobs.auth.tables  # noqa: E402, F401  (API tokens and dashboard roles)
+from grove_jobs.alerts import tables as _alert_tables  # noqa: E402, F401
 from grove_jobs.domain import tables as _domain_tables  # noqa: E402, F401
-import grove_jobs.alerts.tables  # noqa: E402, F401  (alert incidents)

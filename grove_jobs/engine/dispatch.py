@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from grove_jobs.db.dialect import lock_rows
@@ -23,6 +23,7 @@ from grove_jobs.schema.job_config import RetryPolicy
 
 E = JobExecutionRow
 WAITING = (ExecutionStatus.QUEUED.value, ExecutionStatus.RETRYING.value)
+RETRY_LOG_PREFIX = "retry scheduled"
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,7 @@ def _complete(session: Session, outcomes, logs, progress, *, worker_id: str, at:
             ],
         )
     if outcomes:
+        finals = [_final_values(o, at) for o in outcomes]
         table = JobExecutionRow.__table__
         # executemany of one guarded UPDATE: psycopg pipelines it into a single round trip.
         # Rows a rescue took over meanwhile simply don't match the guard.
@@ -279,16 +281,52 @@ def _complete(session: Session, outcomes, logs, progress, *, worker_id: str, at:
                 {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in _FINAL_COLUMNS}
             ),
             [
-                {
-                    "eid": o.execution_id,
-                    "att": o.attempt,
-                    **{f"v_{k}": v for k, v in _final_values(o, at).items()},
-                }
-                for o in outcomes
+                {"eid": o.execution_id, "att": o.attempt, **{f"v_{k}": v for k, v in f.items()}}
+                for o, f in zip(outcomes, finals, strict=True)
             ],
         )
         accepted = result.rowcount
+        _log_retries(session, outcomes, finals, worker_id=worker_id, at=at)
     return accepted
+
+
+def _log_retries(session: Session, outcomes, finals, *, worker_id: str, at: datetime) -> None:
+    """An engine log line per attempt that became a retry: when it ended and when the next may
+    start. The row keeps only its last attempt's times; this line is the attempt history.
+    Inserted from a guarded SELECT, so an outcome the UPDATE rejected logs nothing."""
+    rows = [
+        {
+            "eid": o.execution_id,
+            "att": o.attempt,
+            "after": f["run_after"],
+            "at_": at,
+            "msg": f"{RETRY_LOG_PREFIX}: attempt {o.attempt} {o.status}; attempt "
+            f"{o.attempt + 1} not before {f['run_after'].isoformat()} "
+            f"(in {(f['run_after'] - at).total_seconds():g}s)",
+        }
+        for o, f in zip(outcomes, finals, strict=True)
+        if f["status"] == ExecutionStatus.RETRYING.value
+    ]
+    if not rows:
+        return
+    logs = ExecutionLogRow.__table__
+    source = select(
+        E.id,
+        E.attempt,
+        bindparam("at_", type_=logs.c.at.type),
+        literal("warn"),
+        bindparam("msg", type_=logs.c.message.type),
+    ).where(
+        E.id == bindparam("eid"),
+        E.attempt == bindparam("att"),
+        E.status == ExecutionStatus.RETRYING.value,
+        E.worker_id == worker_id,
+        E.run_after == bindparam("after", type_=E.run_after.type),
+    )
+    session.execute(
+        insert(logs).from_select(["execution_id", "attempt", "at", "level", "message"], source),
+        rows,
+    )
 
 
 def heartbeat(

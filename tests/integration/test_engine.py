@@ -250,6 +250,23 @@ def test_retry_delays_are_exact_and_durable(db, backoff, expected):
     assert (final.status, final.attempt) == ("failed", 4)
 
 
+def test_each_retry_is_logged_with_its_end_and_next_start(db):
+    # The attempt history the soak checker relies on: one engine line per retried attempt.
+    create(db, synthetic_config("logged", max_attempts=3, backoff="fixed", initial_delay=7))
+    run_now(db, "logged", requested_by="t", at=T0)
+    (run,) = dispatch.claim(db, worker_id="w", limit=1, at=T0)
+    assert _fail(db, run, T0 + timedelta(seconds=2)) == 1
+    # A late, rejected report (another worker) must not log a retry.
+    assert _fail(db, run, T0 + timedelta(seconds=3), worker="other") == 0
+    with db.read() as session:
+        lines = session.execute(
+            select(ExecutionLogRow.attempt, ExecutionLogRow.at, ExecutionLogRow.message)
+        ).all()
+    assert [(a, at) for a, at, _ in lines] == [(1, T0 + timedelta(seconds=2))]
+    assert lines[0].message.startswith(f"{dispatch.RETRY_LOG_PREFIX}: attempt 1 failed")
+    assert "(in 7s)" in lines[0].message
+
+
 def test_rescue_gives_a_dead_workers_run_its_next_attempt_once(db):
     create(db, synthetic_config("r", max_attempts=2, initial_delay=5))
     run_now(db, "r", requested_by="t", at=T0)

@@ -20,6 +20,12 @@ from tests.reliability.conftest import ROOT, wait_for
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "grove_jobs.cli"]
+# Scenarios that exist on one backend only: SQLite allows one sidecar; several sidecars and
+# killed server connections are PostgreSQL's.
+ONLY_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+ONLY_POSTGRES = pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 TERMINAL = {"success", "partial", "failed", "timed_out", "cancelled", "skipped"}
 
 
@@ -125,9 +131,8 @@ def test_sigterm_hands_unfinished_runs_back(db, start_sidecar):
     assert "handed back" in handed.error
 
 
-def test_a_second_sidecar_on_sqlite_refuses_to_start(sqlite_url, start_sidecar, db):
-    if make_url(db.url).get_backend_name() != "sqlite":
-        pytest.skip("the single-sidecar rule is SQLite's")
+@ONLY_SQLITE
+def test_a_second_sidecar_on_sqlite_refuses_to_start(start_sidecar, db):
     start_sidecar()
     result = subprocess.run(
         [*CLI, "--database-url", db.url, "scheduler"],
@@ -143,13 +148,8 @@ def test_a_second_sidecar_on_sqlite_refuses_to_start(sqlite_url, start_sidecar, 
 # --------------------------------------------------------------------------- PostgreSQL only
 
 
-def _postgres_only(db):
-    if db.dialect != "postgresql":
-        pytest.skip("several sidecars and killed connections are PostgreSQL scenarios")
-
-
+@ONLY_POSTGRES
 def test_three_sidecars_share_the_work_without_duplicates(db, start_sidecar):
-    _postgres_only(db)
     for n in range(20):
         create(db, synthetic_config(f"tick-{n}", cron="* * * * *", enabled=True, grace=600))
     for n in range(5):
@@ -195,8 +195,8 @@ def _max_overlap(intervals) -> int:
     return peak
 
 
+@ONLY_POSTGRES
 def test_killed_connections_mid_run_lose_and_double_nothing(db, start_sidecar):
-    _postgres_only(db)
     create(db, synthetic_config("survivor", items=20, duration=3))
     sidecar = start_sidecar()
     execution = run_now(db, "survivor", requested_by="test")

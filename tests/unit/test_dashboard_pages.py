@@ -14,6 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import context, data
 from grove_jobs import demo, services
+from grove_jobs.alerts import store as alert_store
+from grove_jobs.alerts.rules import CONSECUTIVE_FAILURES, Finding
+from grove_jobs.clock import utcnow
 from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobExecutionRow
@@ -347,3 +350,19 @@ def test_hostile_title_is_text_everywhere(db: Database) -> None:
             assert not element.proto.allow_html
         # Escaped for markdown: the brackets are literal characters, not a tag.
         assert all(HOSTILE not in str(m.value) for m in markdown)
+
+
+def test_open_alerts_show_on_the_card_and_in_the_inspector(db: Database) -> None:
+    finding = Finding(CONSECUTIVE_FAILURES, f"3 runs in a row failed {HOSTILE}")
+    assert alert_store.open_incident(db, "synthetic-hang", finding, utcnow()) is not None
+    at = console()
+    assert not at.exception
+    # st.badge is markdown: one red badge naming the rule, on that card only.
+    badges = [m for m in at.markdown if ":red-badge[" in str(m.value) and "Failing" in str(m.value)]
+    assert len(badges) == 1
+    at = inspector("synthetic-hang")
+    assert not at.exception
+    (warning,) = [w for w in at.warning if "open alert" in str(w.value)]
+    shown = str(warning.value)
+    assert "Failing repeatedly" in shown and "3 runs in a row failed" in shown
+    assert HOSTILE not in shown  # escaped, shown as text

@@ -164,7 +164,7 @@ INVALID_PROPS: dict[str, list[tuple[dict, str]]] = {
         (
             {
                 "runs": [
-                    {"id": 1, "status": "queued", "startedAt": T0, "trigger": "api", "attempt": 0}
+                    {"id": 1, "status": "queued", "startedAt": T0, "trigger": "api", "attempt": -1}
                 ],
                 "timezone": "UTC",
             },

@@ -1,0 +1,333 @@
+"""``make soak``: three sidecars on PostgreSQL, 500 synthetic configs, faults, then a check.
+
+During the run: one sidecar is SIGKILLed (with its workers) and started again, PostgreSQL is
+restarted once, and random connections are terminated a few times. Afterwards no new ticks are
+fired, the system settles, and :mod:`bench.soak_check` judges the history. Prints ONE JSON
+object; exits non-zero when any invariant is violated.
+
+    python -m bench.soak --minutes 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, text, update
+
+from bench.common import ROOT, fresh_postgres
+from bench.soak_check import ConfigSpec, ExecRow, LogRow, check
+from grove_jobs import services
+from grove_jobs.alerts.tables import AlertIncidentRow
+from grove_jobs.clock import utcnow
+from grove_jobs.db.engine import Database
+from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
+from grove_jobs.schema.grove_object import parse_grove_object
+from grove_jobs.schema.job_config import RetryPolicy
+
+SIDECAR_ENV = {
+    "GROVE_API_ENABLED": "false",
+    "GROVE_LOG_LEVEL": "WARNING",
+    "GROVE_TICK_INTERVAL_SECONDS": "1",
+    "GROVE_POLL_INTERVAL_SECONDS": "0.25",
+    "GROVE_HEARTBEAT_INTERVAL_SECONDS": "1",
+    "GROVE_LEASE_SECONDS": "6",
+    "GROVE_SHUTDOWN_GRACE_SECONDS": "5",
+    "GROVE_ALERT_INTERVAL_SECONDS": "5",
+    "PYTHONUNBUFFERED": "1",
+}
+SETTLE_SECONDS = 300  # long-running configs take up to 150 s to finish their last run
+FAULT_RECOVERY = timedelta(seconds=5)  # after a fault ends, connections are re-established
+
+
+class Sidecar:
+    """A ``grove-jobs scheduler`` process in its own process group, logging to a file."""
+
+    def __init__(self, url: str, log: Path, workers: int):
+        self.url, self.log, self.workers = url, log, workers
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, **SIDECAR_ENV, "GROVE_DATABASE_URL": self.url}
+        env["GROVE_WORKERS"] = str(self.workers)
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "grove_jobs.cli", "scheduler"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL the sidecar and its workers: a machine dying mid-run."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def synthetic_configs(count: int, rng: random.Random) -> list[dict]:
+    """The mix: mostly quick successes, failures that succeed on a retry, hangs that hit
+    their timeout, and a few long runs that keep maxConcurrent busy; most fire every minute."""
+    configs = []
+    for n in range(count):
+        roll = rng.random()
+        cron = "* * * * *" if rng.random() < 0.9 else "*/2 * * * *"
+        cap = rng.randint(1, 3)
+        params: dict = {"items": rng.randint(1, 3), "durationSeconds": rng.choice([0, 0.1, 0.3])}
+        retry = {"maxAttempts": 3, "backoffStrategy": "fixed", "initialDelaySeconds": 2}
+        timeout = 30
+        if roll < 0.20:  # fails its first 1-2 attempts, then succeeds
+            kind = "flaky"
+            params["failFirstAttempts"] = rng.randint(1, 2)
+            retry = {
+                "maxAttempts": 3,
+                "backoffStrategy": rng.choice(["fixed", "exponential"]),
+                "initialDelaySeconds": rng.randint(1, 3),
+                "maxDelaySeconds": 10,
+            }
+        elif roll < 0.25:  # hangs until the hard timeout, on every attempt
+            kind = "hang"
+            params = {"hang": True}
+            timeout = rng.randint(2, 4)
+            retry = {"maxAttempts": 2, "backoffStrategy": "fixed", "initialDelaySeconds": 2}
+        elif roll < 0.27:  # outlives a minute: several runs in flight, up to maxConcurrent
+            kind = "long"
+            cap = rng.randint(2, 3)
+            cron = "* * * * *"
+            params = {"items": 5, "durationSeconds": 60 * cap - 25}
+            timeout = 60 * cap
+        else:
+            kind = "ok"
+        config_id = f"soak-{kind}-{n:03d}"
+        configs.append(
+            {
+                "meta": {"id": config_id, "type": "job-config", "title": config_id},
+                "payload": {
+                    "jobType": "synthetic",
+                    "displayName": config_id,
+                    "schedule": {
+                        "cronExpression": cron,
+                        "timezone": "UTC",
+                        "isEnabled": True,
+                        "misfirePolicy": "run_once",
+                        "misfireGraceSeconds": 60,
+                    },
+                    "retry": retry,
+                    "limits": {
+                        "batchSize": 10,
+                        "timeoutSeconds": timeout,
+                        "maxConcurrent": cap,
+                        "overlapPolicy": "skip",
+                    },
+                    "parameters": {"jobType": "synthetic", **params},
+                },
+            }
+        )
+    return configs
+
+
+def kill_connections(db: Database, rng: random.Random, count: int = 5) -> int:
+    """pg_terminate_backend on a few random connections to the soak database."""
+    with db.engine.connect() as connection:
+        killed = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM ("
+                " SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " ORDER BY random() LIMIT :n) AS victims"
+            ),
+            {"n": count},
+        ).scalar_one()
+        connection.commit()
+    return int(killed)
+
+
+def restart_postgres() -> None:
+    """Restart the local cluster (the version from /etc/postgresql)."""
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def _wait_for_db(db: Database, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with db.read() as session:
+                session.execute(text("SELECT 1"))
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _settle(db: Database, timeout: float) -> float:
+    """Stop new ticks, then wait until nothing is queued, running or retrying."""
+    with db.write() as session:
+        session.execute(update(JobConfigRow.__table__).values(next_run_at=None))
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        with db.read() as session:
+            active = session.scalar(
+                select(func.count()).where(
+                    JobExecutionRow.status.in_(["queued", "running", "retrying"])
+                )
+            )
+        if not active:
+            break
+        time.sleep(2)
+    return time.monotonic() - started
+
+
+def _history(db: Database) -> tuple[list[ConfigSpec], list[ExecRow], list[LogRow]]:
+    E, L = JobExecutionRow, ExecutionLogRow
+    with db.read() as session:
+        configs = [
+            ConfigSpec(
+                row.id,
+                row.payload["schedule"]["cronExpression"],
+                row.payload["schedule"]["timezone"],
+                row.payload["limits"]["maxConcurrent"],
+                RetryPolicy.model_validate(row.payload["retry"]),
+            )
+            for row in session.execute(select(JobConfigRow.id, JobConfigRow.payload))
+        ]
+        execs = [
+            ExecRow(*row)
+            for row in session.execute(
+                select(
+                    E.id,
+                    E.config_id,
+                    E.trigger,
+                    E.status,
+                    E.attempt,
+                    E.scheduled_for,
+                    E.started_at,
+                    E.completed_at,
+                )
+            )
+        ]
+        logs = [
+            LogRow(*row)
+            for row in session.execute(select(L.execution_id, L.attempt, L.at, L.message))
+        ]
+    return configs, execs, logs
+
+
+def soak(minutes: float, configs: int, sidecars: int, workers: int, seed: int) -> dict:
+    """Run the soak on a fresh database; returns the checker's JSON plus the fault log."""
+    rng = random.Random(seed)
+    faults: list[tuple[datetime, datetime]] = []
+    events: list[dict] = []
+    logdir = Path(tempfile.mkdtemp(prefix="grove-soak-"))
+    with fresh_postgres() as db:
+        created_at = utcnow()
+        for data in synthetic_configs(configs, rng):
+            services.create_config(
+                db, parse_grove_object(data), actor="soak", source="cli", at=created_at
+            )
+        procs = [Sidecar(db.url, logdir / f"sidecar-{n}.log", workers) for n in range(sidecars)]
+        try:
+            for proc in procs:
+                proc.start()
+            start = utcnow()
+            duration = minutes * 60
+
+            def at_fraction(fraction: float, action: Callable[[], None]) -> None:
+                pause = start.timestamp() + fraction * duration - time.time()
+                if pause > 0:
+                    time.sleep(pause)
+                action()
+
+            def kill_sidecar() -> None:
+                procs[-1].kill()
+                events.append({"at": utcnow().isoformat(), "fault": "sidecar SIGKILL"})
+                time.sleep(5)
+                procs[-1].start()
+                events.append({"at": utcnow().isoformat(), "fault": "sidecar restarted"})
+
+            def connections() -> None:
+                begun = utcnow()
+                killed = kill_connections(db, rng)
+                faults.append((begun, utcnow() + FAULT_RECOVERY))
+                events.append({"at": begun.isoformat(), "fault": f"killed {killed} connections"})
+
+            def postgres() -> None:
+                begun = utcnow()
+                restart_postgres()
+                db.engine.dispose()
+                _wait_for_db(db)
+                faults.append((begun, utcnow() + FAULT_RECOVERY))
+                took = (utcnow() - begun).total_seconds()
+                events.append({"at": begun.isoformat(), "fault": f"postgres restart ({took:.1f}s)"})
+
+            plan = [(0.2, connections), (0.3, kill_sidecar), (0.45, connections)]
+            plan += [(0.55, postgres), (0.7, connections), (0.85, connections)]
+            for fraction, action in plan:
+                at_fraction(fraction, action)
+            at_fraction(1.0, lambda: None)
+            end = utcnow()
+            settle_seconds = _settle(db, SETTLE_SECONDS)
+            history = _history(db)
+            with db.read() as session:
+                alerts = session.scalar(select(func.count()).select_from(AlertIncidentRow))
+        finally:
+            for proc in procs:
+                proc.stop()
+    # The fire window ends a little before ``end``: a tick due in the last seconds may have
+    # been cut off by the settle (no new ticks), which is the harness, not the scheduler.
+    result = check(*history, start=start, end=end - timedelta(seconds=5), faults=faults)
+    return {
+        "minutes": minutes,
+        "configs": configs,
+        "sidecars": sidecars,
+        "workersPerSidecar": workers,
+        **result,
+        "alertIncidents": alerts,
+        "settleSeconds": round(settle_seconds, 1),
+        "faults": events,
+        "sidecarLogs": str(logdir),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--configs", type=int, default=500)
+    parser.add_argument("--sidecars", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=16, help="worker processes per sidecar")
+    parser.add_argument("--seed", type=int, default=8)
+    args = parser.parse_args(argv)
+    result = soak(args.minutes, args.configs, args.sidecars, args.workers, args.seed)
+    print(json.dumps(result, indent=2, default=str))
+    return 1 if result["violations"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

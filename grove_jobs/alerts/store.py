@@ -1,0 +1,224 @@
+"""The incident store: load what the rules need, open and resolve incidents exactly once.
+
+Opening is an INSERT that a partial unique index (one open incident per config and rule)
+turns into a no-op when another sidecar got there first; resolving is a guarded UPDATE
+(``WHERE resolved_at IS NULL``). Only the sidecar whose statement changed a row writes the
+notification, so each incident notifies once when it opens and once when it resolves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from grove_jobs.alerts.rules import ConfigState, Finding, OpenIncident, Run
+from grove_jobs.alerts.tables import OPEN_SQL, AlertIncidentRow
+from grove_jobs.db.engine import Database
+from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
+from grove_jobs.domain.tables import NotificationRow
+from grove_jobs.schema.job_config import Alerts
+
+E = JobExecutionRow
+I = AlertIncidentRow  # noqa: E741
+RECIPIENT = "alerts"
+KIND = "alert"
+# Enough runs for a streak of failures and a p95 of durations; the rules see no further back.
+RUN_WINDOW = 30
+
+
+@dataclass(frozen=True)
+class Message:
+    """A notification written to the outbox, to deliver by webhook and mail."""
+
+    notification_id: int
+    event: str  # opened | resolved
+    subject: str
+    body: str
+    payload: dict[str, Any]
+
+
+def load_states(db: Database, *, window: int = RUN_WINDOW) -> list[ConfigState]:
+    """Every job config with its alert policy and its newest ``window`` executions."""
+    rank = func.row_number().over(partition_by=E.config_id, order_by=E.id.desc()).label("rank")
+    recent = select(
+        E.id,
+        E.config_id,
+        E.status,
+        E.trigger,
+        E.scheduled_for,
+        E.started_at,
+        E.completed_at,
+        rank,
+    ).subquery()
+    with db.read() as session:
+        configs = session.execute(
+            select(
+                JobConfigRow.id,
+                JobConfigRow.payload,
+                JobConfigRow.enabled,
+                JobConfigRow.next_run_at,
+                JobConfigRow.updated_at,
+            )
+            .where(JobConfigRow.type == "job-config", JobConfigRow.status == "active")
+            .order_by(JobConfigRow.id)
+        ).all()
+        runs: dict[str, list[Run]] = {}
+        for row in session.execute(
+            select(recent)
+            .where(recent.c.rank <= window)
+            .order_by(recent.c.config_id, recent.c.id.desc())
+        ):
+            runs.setdefault(row.config_id, []).append(
+                Run(
+                    id=row.id,
+                    status=row.status,
+                    trigger=row.trigger,
+                    scheduled_for=row.scheduled_for,
+                    started_at=row.started_at,
+                    completed_at=row.completed_at,
+                )
+            )
+    states = []
+    for config in configs:
+        schedule = config.payload.get("schedule") or {}
+        states.append(
+            ConfigState(
+                config_id=config.id,
+                alerts=Alerts.model_validate(config.payload.get("alerts") or {}),
+                runs=runs.get(config.id, []),
+                enabled=bool(config.enabled),
+                cron_expression=schedule.get("cronExpression"),
+                timezone=schedule.get("timezone", "UTC"),
+                next_run_at=config.next_run_at,
+                schedule_since=config.updated_at,
+            )
+        )
+    return states
+
+
+def open_incidents(db: Database, config_id: str | None = None) -> list[AlertIncidentRow]:
+    """Open incidents, oldest first; of one config when ``config_id`` is given."""
+    stmt = select(I).where(I.resolved_at.is_(None)).order_by(I.id)
+    if config_id is not None:
+        stmt = stmt.where(I.config_id == config_id)
+    with db.read() as session:
+        rows = list(session.scalars(stmt))
+        session.expunge_all()
+    return rows
+
+
+def open_by_config(db: Database) -> dict[str, list[OpenIncident]]:
+    """Open incidents grouped by config, as the rules see them."""
+    grouped: dict[str, list[OpenIncident]] = {}
+    for row in open_incidents(db):
+        grouped.setdefault(row.config_id, []).append(
+            OpenIncident(row.id, row.rule, row.details, row.opened_at, row.execution_id)
+        )
+    return grouped
+
+
+def open_incident(db: Database, config_id: str, finding: Finding, at: datetime) -> Message | None:
+    """Open an incident unless one of this rule is open already; returns its notification
+    when this call opened it."""
+    with db.write() as session:
+        module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+        details = {"summary": finding.summary, **finding.details}
+        if finding.execution_id is not None:
+            # Read here, not in the evaluation window: tracebacks are large, openings are rare.
+            error = session.scalar(select(E.error).where(E.id == finding.execution_id))
+            lines = (error or "").strip().splitlines()
+            if lines:
+                details["lastError"] = lines[-1][:300]
+        stmt = (
+            module.insert(I.__table__)
+            .values(
+                config_id=config_id,
+                rule=finding.rule,
+                opened_at=at,
+                last_notified_at=at,
+                details=details,
+                execution_id=finding.execution_id,
+            )
+            .on_conflict_do_nothing(
+                index_elements=["config_id", "rule"], index_where=text(OPEN_SQL)
+            )
+            .returning(I.__table__.c.id)
+        )
+        incident_id = session.execute(stmt).scalar()
+        if incident_id is None:
+            return None
+        subject = f"[grove-jobs] ALERT {config_id}: {finding.rule.replace('_', ' ')}"
+        body = f"{finding.summary}\n\nConfig: {config_id}\nOpened: {_iso(at)}\n"
+        if details.get("lastError"):
+            body += f"Last error: {details['lastError']}\n"
+        payload = _payload("opened", incident_id, config_id, finding.rule, at, finding.summary)
+        payload["incident"].update(executionId=finding.execution_id, details=details)
+        return _outbox(session, config_id, finding.execution_id, subject, body, payload, at)
+
+
+def resolve_incident(
+    db: Database, config_id: str, incident: OpenIncident, at: datetime
+) -> Message | None:
+    """Resolve an open incident; returns its notification when this call resolved it."""
+    with db.write() as session:
+        result = session.execute(
+            update(I)
+            .where(I.id == incident.id, I.resolved_at.is_(None))
+            .values(resolved_at=at, last_notified_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            return None
+        rule = incident.rule.replace("_", " ")
+        summary = f"resolved: {incident.details.get('summary', rule)}"
+        subject = f"[grove-jobs] RESOLVED {config_id}: {rule}"
+        body = f"{summary}\n\nConfig: {config_id}\nResolved: {_iso(at)}\n"
+        payload = _payload("resolved", incident.id, config_id, incident.rule, at, summary)
+        return _outbox(session, config_id, None, subject, body, payload, at)
+
+
+def _payload(event, incident_id, config_id, rule, at, summary) -> dict[str, Any]:
+    return {
+        "event": event,
+        "at": _iso(at),
+        "incident": {"id": incident_id, "configId": config_id, "rule": rule, "summary": summary},
+    }
+
+
+def _outbox(
+    session: Session, config_id, execution_id, subject, body, payload, at: datetime
+) -> Message:
+    notification_id = session.execute(
+        insert(NotificationRow)
+        .values(
+            kind=KIND,
+            source=config_id,
+            recipient=RECIPIENT,
+            subject=subject[:300],
+            body=body,
+            event_refs=payload,
+            created_at=at,
+            execution_id=execution_id,
+        )
+        .returning(NotificationRow.id)
+    ).scalar_one()
+    return Message(notification_id, payload["event"], subject, body, payload)
+
+
+def mark_sent(db: Database, notification_id: int, *, at: datetime | None, error: str | None):
+    """Record how delivery of an outbox row went."""
+    with db.write() as session:
+        session.execute(
+            update(NotificationRow)
+            .where(NotificationRow.id == notification_id)
+            .values(sent_at=at, send_error=error)
+        )
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="seconds").replace("+00:00", "Z")
