@@ -414,11 +414,7 @@ def set_enabled(
     if not path:
         raise ValidationFailed([FieldError("payload", f"{record.type} has no enabled switch")])
     data = record.object.to_json_dict()
-    node = data
-    *parents, leaf = path.split(".")
-    for part in parents:
-        node = node[part]
-    node[leaf] = enabled
+    _set_path(data, path, enabled)
     return update_config(
         db,
         parse_grove_object(data),
@@ -485,12 +481,16 @@ def duplicate_config(
         data["meta"]["title"] = f"{title} (copy)"[:200]
     path = get_type(record.type).enabled_path
     if path:
-        node = data
-        *parents, leaf = path.split(".")
-        for part in parents:
-            node = node[part]
-        node[leaf] = False
+        _set_path(data, path, False)
     return create_config(db, parse_grove_object(data), actor=actor, source=source, at=at)
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path (``payload.schedule.isEnabled``) inside nested dicts."""
+    *parents, leaf = path.split(".")
+    for part in parents:
+        data = data[part]
+    data[leaf] = value
 
 
 def _free_copy_id(db: Database, config_id: str) -> str:

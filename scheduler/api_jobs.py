@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from grove_jobs import services
 from grove_jobs.auth.audit import revision_changes
 from grove_jobs.db.records import execution_json
+from grove_jobs.demo import MOCK_HEALTH_CHECK
 from grove_jobs.engine.enqueue import run_now
 from grove_jobs.exceptions import AlreadyExists, FieldError, NotFound, ValidationFailed
 from grove_jobs.schema.execution import ExecutionStatus
@@ -61,22 +62,8 @@ E422 = {422: {"model": ValidationErrorOut, "description": "Invalid input, by fie
 AUTH = {**E401, **E403}
 E429 = {429: {"model": ErrorOut, "description": "Trigger rate limit; see Retry-After"}}
 
-EXAMPLE = {
-    "meta": {"id": "mock-health-check", "type": "job-config", "title": "Mock Health Check"},
-    "payload": {
-        "jobType": "health-check",
-        "displayName": "Mock Health Check",
-        "schedule": {"cronExpression": "*/5 * * * *", "timezone": "UTC", "isEnabled": True},
-        "retry": {
-            "maxAttempts": 2,
-            "backoffStrategy": "fixed",
-            "initialDelaySeconds": 10,
-            "maxDelaySeconds": 60,
-        },
-        "limits": {"batchSize": 10, "timeoutSeconds": 30, "maxConcurrent": 1},
-        "parameters": {"jobType": "health-check", "checks": ["database", "storage"]},
-    },
-}
+# The original design's mock config, with a title, as the OpenAPI example.
+EXAMPLE = {**MOCK_HEALTH_CHECK, "meta": {**MOCK_HEALTH_CHECK["meta"], "title": "Mock Health Check"}}
 
 
 # --------------------------------------------------------------------------- helpers
