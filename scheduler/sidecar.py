@@ -47,9 +47,9 @@ class Sidecar:
         self.db = db or Database(settings.effective_database_url)
         self.worker_id = settings.worker_id
         self._stopping = threading.Event()
-        self._stopped = threading.Event()
         self._wake_r, self._wake_w = Pipe(duplex=False)
         self._wake_lock = threading.Lock()
+        self._wake_pending = False
         self._lock_file = None
         self._next_due: datetime | None = None
         self.last_tick_at: datetime | None = None
@@ -73,6 +73,10 @@ class Sidecar:
             self._listener.start()
         dispatcher = threading.Thread(target=self._dispatch_loop, name="dispatcher", daemon=True)
         dispatcher.start()
+        maintenance = threading.Thread(
+            target=self._maintenance_loop, name="maintenance", daemon=True
+        )
+        maintenance.start()
         log.info(
             "sidecar %s started: %d workers on %s", self.worker_id, self.pool.size, self.db.dialect
         )
@@ -92,12 +96,12 @@ class Sidecar:
             if api is not None:
                 api.stop()
             dispatcher.join()
+            maintenance.join(timeout=30)
             if self._listener:
                 self._listener.stop()
             self.pool.close()
             self._unregister_node()
             self._release_sqlite_lock()
-            self._stopped.set()
             log.info("sidecar %s stopped", self.worker_id)
 
     def stop(self) -> None:
@@ -111,8 +115,14 @@ class Sidecar:
 
     def wake(self) -> None:
         """Make the dispatcher look for work now (Run Now, tick, cancel)."""
-        with self._wake_lock, contextlib.suppress(OSError):
-            self._wake_w.send_bytes(b"!")
+        with self._wake_lock:
+            # One byte in the pipe is enough to wake it; a burst of notifications must not
+            # fill the pipe and block the listener thread.
+            if self._wake_pending:
+                return
+            self._wake_pending = True
+            with contextlib.suppress(OSError):
+                self._wake_w.send_bytes(b"!")
 
     # ------------------------------------------------------------------ main thread: schedule
 
@@ -122,8 +132,6 @@ class Sidecar:
         jobs.every(s.tick_interval_seconds).seconds.do(self._tick)
         jobs.every(max(1.0, s.lease_seconds / 3)).seconds.do(self._rescue)
         jobs.every(s.heartbeat_interval_seconds).seconds.do(self._node_heartbeat)
-        jobs.every(s.prune_interval_seconds).seconds.do(self._prune)
-        jobs.every(s.alert_interval_seconds).seconds.do(self._evaluate_alerts)
         jobs.run_all()
         while not self._stopping.is_set():
             jobs.run_pending()
@@ -138,6 +146,17 @@ class Sidecar:
                         self._tick()
                         continue
             self._stopping.wait(max(0.0, min(pause, s.tick_interval_seconds)))
+
+    def _maintenance_loop(self) -> None:
+        """Pruning and alert evaluation scan history; they get their own thread (and their own
+        ``schedule`` loop) so they never delay a tick or a rescue."""
+        jobs = schedule_lib.Scheduler()
+        jobs.every(self.settings.prune_interval_seconds).seconds.do(self._prune)
+        jobs.every(self.settings.alert_interval_seconds).seconds.do(self._evaluate_alerts)
+        jobs.run_all()
+        while not self._stopping.is_set():
+            jobs.run_pending()
+            self._stopping.wait(max(0.05, jobs.idle_seconds or 0.0))
 
     def _tick(self) -> None:
         try:
@@ -218,8 +237,10 @@ class Sidecar:
             timeout = self._wait_timeout(busy, now, last_claim)
             ready = wait([slot.conn for slot in busy] + [self._wake_r], timeout)
             if self._wake_r in ready:
-                while self._wake_r.poll():
-                    self._wake_r.recv_bytes()
+                with self._wake_lock:
+                    while self._wake_r.poll():
+                        self._wake_r.recv_bytes()
+                    self._wake_pending = False
                 wanted = True
             for slot in busy:
                 if slot.conn in ready:

@@ -24,14 +24,14 @@ def insert_ignore(session: Session, table, rows: list[dict[str, Any]], index_ele
     return session.execute(stmt, rows).rowcount
 
 
-def lock_rows(session: Session, stmt: Select) -> Select:
+def lock_rows(session: Session, stmt: Select, of=None) -> Select:
     """Row locks on PostgreSQL that skip rows another sidecar holds.
 
     NO KEY UPDATE (not UPDATE) so inserting executions that reference a locked config is not
     blocked. SQLite needs nothing: its write transactions are already serialised.
     """
     if session.bind.dialect.name == "postgresql":
-        return stmt.with_for_update(skip_locked=True, key_share=True)
+        return stmt.with_for_update(skip_locked=True, key_share=True, of=of)
     return stmt
 
 

@@ -80,26 +80,28 @@ def claim(db: Database, *, worker_id: str, limit: int, at: datetime) -> list[Cla
 
 
 def _claim(session: Session, *, worker_id: str, limit: int, at: datetime) -> list[ClaimedRun]:
+    # Candidates joined to their configs, whose rows are locked (PostgreSQL) while their
+    # running count is checked: SKIP LOCKED passes over configs another sidecar is admitting
+    # for right now, so sidecars take different configs instead of queueing on one row.
     candidates = session.execute(
-        select(E.id, E.config_id)
-        .where(E.status.in_(WAITING), E.run_after <= at)
-        .order_by(E.run_after, E.id)
-        .limit(limit * 4)
+        lock_rows(
+            session,
+            select(E.id, E.config_id)
+            .join(JobConfigRow, JobConfigRow.id == E.config_id)
+            .where(E.status.in_(WAITING), E.run_after <= at)
+            .order_by(E.run_after, E.id)
+            .limit(limit * 4),
+            of=JobConfigRow,
+        )
     ).all()
     if not candidates:
         return []
     config_ids = sorted({c.config_id for c in candidates})
-    configs = {
-        row.id: row.payload
-        for row in session.execute(
-            lock_rows(
-                session,
-                select(JobConfigRow.id, JobConfigRow.payload)
-                .where(JobConfigRow.id.in_(config_ids))
-                .order_by(JobConfigRow.id),
-            )
-        )
-    }
+    configs = dict(
+        session.execute(
+            select(JobConfigRow.id, JobConfigRow.payload).where(JobConfigRow.id.in_(config_ids))
+        ).all()
+    )
     running = dict(
         session.execute(
             select(E.config_id, func.count())

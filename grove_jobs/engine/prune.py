@@ -33,12 +33,33 @@ def prune(
     Stops after ``max_batches`` deletions so one pass never holds the database for long; the
     next pass continues."""
     with db.read() as session:
-        configs = session.execute(
-            select(JobConfigRow.id, JobConfigRow.payload).where(JobConfigRow.type == "job-config")
+        # One aggregate pass finds the configs that have anything to prune, so a pass over
+        # thousands of configs costs a couple of queries, not thousands.
+        stats = session.execute(
+            select(E.config_id, func.count(), func.min(E.queued_at))
+            .group_by(E.config_id)
+            .having(func.count() > 1)
         ).all()
+        payloads: dict[str, dict] = {}
+        ids = [row[0] for row in stats]
+        for start in range(0, len(ids), 500):
+            payloads.update(
+                session.execute(
+                    select(JobConfigRow.id, JobConfigRow.payload).where(
+                        JobConfigRow.id.in_(ids[start : start + 500]),
+                        JobConfigRow.type == "job-config",
+                    )
+                ).all()
+            )
+    configs = []
+    for config_id, count, oldest in stats:
+        if config_id not in payloads:
+            continue
+        retention = Retention.model_validate(payloads[config_id].get("retention") or {})
+        if count > retention.keep_last or oldest < at - timedelta(days=retention.keep_days):
+            configs.append((config_id, retention))
     deleted = batches = 0
-    for config_id, payload in configs:
-        retention = Retention.model_validate(payload.get("retention") or {})
+    for config_id, retention in configs:
         while batches < max_batches:
             batch = _prune_batch(db, config_id, retention, at, batch_size)
             if batch == 0:
