@@ -38,12 +38,16 @@ def evaluate_alerts(db: Database, *, at: datetime) -> AlertPass:
     messages: list[Message] = []
     for state in states:
         incidents = open_now.get(state.config_id, [])
-        over = rules.resolved(state, incidents)
+        findings = rules.evaluate(state, at)
+        firing = {f.rule for f in findings}
+        # A rule that still fires keeps its incident open (e.g. a schedule still stuck although
+        # an older run succeeded): resolving it would only reopen it on the next pass.
+        over = [i for i in rules.resolved(state, incidents) if i.rule not in firing]
         for incident in over:
             if (message := store.resolve_incident(db, state.config_id, incident, at)) is not None:
                 messages.append(message)
         still_open = {i.rule for i in incidents} - {i.rule for i in over}
-        for finding in rules.evaluate(state, at):
+        for finding in findings:
             if finding.rule in still_open:
                 continue  # the incident is open already: fire once per incident
             if (message := store.open_incident(db, state.config_id, finding, at)) is not None:

@@ -153,19 +153,25 @@ def missed_schedule(state: ConfigState, at: datetime) -> Finding | None:
             None,
             {"scheduledFor": _iso(state.next_run_at)},
         )
-    since = max(at - MISSED_LOOKBACK, state.schedule_since or at - MISSED_LOOKBACK)
+    # The newest tick that has a run and is past the grace: any fire after it and before the
+    # cutoff has none. Starting there keeps this to a fire or two per config and pass.
+    ran = [
+        r.scheduled_for
+        for r in state.runs
+        if r.scheduled_for is not None and not r.missed and r.scheduled_for <= cutoff
+    ]
+    if not ran:
+        return None  # nothing to anchor on: a stuck schedule shows in next_run_at above
+    since = max(ran)
+    if state.schedule_since is not None:
+        since = max(since, state.schedule_since)
+    since = max(since, at - MISSED_LOOKBACK)
     fires = cron.fires_between(state.cron_expression, state.timezone, since, cutoff, limit=10_000)
     if not fires:
         return None
-    # Only the newest tick past the grace is checked: once a later tick runs, an older gap is
+    # Only the newest tick past the grace is reported: once a later tick runs, an older gap is
     # history (visible as such), and re-checking it would reopen a resolved incident forever.
     fire = fires[-1]
-    oldest_known = min((r.scheduled_for for r in state.runs if r.scheduled_for), default=None)
-    if oldest_known is None or fire < oldest_known:
-        return None  # the runs are a window of recent history: it proves nothing that old
-    ran = {r.scheduled_for for r in state.runs if r.scheduled_for is not None and not r.missed}
-    if fire in ran:
-        return None
     return Finding(
         MISSED_SCHEDULE,
         f"the tick of {_iso(fire)} has no run within {grace}s",

@@ -27,8 +27,10 @@ E = JobExecutionRow
 I = AlertIncidentRow  # noqa: E741
 RECIPIENT = "alerts"
 KIND = "alert"
-# Enough runs for a streak of failures and a p95 of durations; the rules see no further back.
-RUN_WINDOW = 30
+# Enough runs for a p95 of durations and the default streak of failures; a config asking for
+# a longer streak widens the window (up to MAX_RUN_WINDOW). The rules see no further back.
+RUN_WINDOW = 20
+MAX_RUN_WINDOW = 1000
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class Message:
 
 
 def load_states(db: Database, *, window: int = RUN_WINDOW) -> list[ConfigState]:
-    """Every job config with its alert policy and its newest ``window`` executions."""
+    """Every active job config with its alert policy and its newest executions (at least
+    ``window``, more when a config's failure streak needs them)."""
     rank = func.row_number().over(partition_by=E.config_id, order_by=E.id.desc()).label("rank")
     recent = select(
         E.id,
@@ -67,6 +70,9 @@ def load_states(db: Database, *, window: int = RUN_WINDOW) -> list[ConfigState]:
             .where(JobConfigRow.type == "job-config", JobConfigRow.status == "active")
             .order_by(JobConfigRow.id)
         ).all()
+        policies = {c.id: Alerts.model_validate(c.payload.get("alerts") or {}) for c in configs}
+        streaks = [p.consecutive_failures for p in policies.values()]
+        window = min(MAX_RUN_WINDOW, max([window, *streaks]))
         runs: dict[str, list[Run]] = {}
         for row in session.execute(
             select(recent)
@@ -89,7 +95,7 @@ def load_states(db: Database, *, window: int = RUN_WINDOW) -> list[ConfigState]:
         states.append(
             ConfigState(
                 config_id=config.id,
-                alerts=Alerts.model_validate(config.payload.get("alerts") or {}),
+                alerts=policies[config.id],
                 runs=runs.get(config.id, []),
                 enabled=bool(config.enabled),
                 cron_expression=schedule.get("cronExpression"),

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -17,62 +14,21 @@ from grove_jobs.alerts.rules import Finding
 from grove_jobs.domain.tables import NotificationRow
 from grove_jobs.settings import Settings
 from tests.factories import create, synthetic_config
+from tests.webhook import Receiver, serve
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-class Receiver(ThreadingHTTPServer):
-    """Answers 500 to the first ``failures`` POSTs, then 204; keeps every body it got."""
-
-    def __init__(self, failures: int):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.failures = failures
-        self.bodies: list[dict] = []
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hook"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with self.server.lock:
-            self.server.bodies.append(body)
-            failing = len(self.server.bodies) <= self.server.failures
-        if self.path == "/missing":
-            self.send_response(404)
-        else:
-            self.send_response(500 if failing else 204)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:  # keep the test output clean
-        pass
-
-
-def _serve(failures: int) -> Iterator[Receiver]:
-    server = Receiver(failures)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @pytest.fixture
 def flaky_receiver() -> Iterator[Receiver]:
-    yield from _serve(failures=2)
+    with serve(failures=2) as server:
+        yield server
 
 
 @pytest.fixture
 def broken_receiver() -> Iterator[Receiver]:
-    yield from _serve(failures=1000)
+    with serve(failures=1000) as server:
+        yield server
 
 
 def _opened(db):

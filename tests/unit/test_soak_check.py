@@ -97,10 +97,11 @@ def test_a_retry_too_early_or_too_late_breaks_the_policy():
     execs, logs = _clean()
     early = ExecRow(2, "c", "schedule", "success", 2, _s(60), _s(63), _s(64))
     result = _check([execs[0], early, execs[2]], logs)
-    assert result["retryDelayViolations"] == 1
+    assert (result["retryDelayViolations"], result["retriesEarly"]) == (1, 1)
     assert result["examples"]["retryDelayViolations"][0]["observed"] == 2.0
     late = ExecRow(2, "c", "schedule", "success", 2, _s(60), _s(67.5), _s(68))
-    assert _check([execs[0], late, execs[2]], logs)["retryDelayViolations"] == 1
+    result = _check([execs[0], late, execs[2]], logs)
+    assert (result["retryDelayViolations"], result["retriesLate"]) == (1, 1)
     # Due during an injected database fault: counted apart, not judged.
     faulty = _check([execs[0], late, execs[2]], logs, faults=[(_s(65), _s(70))])
     assert (faulty["retryDelayViolations"], faulty["retriesExcludedDuringFaults"]) == (0, 1)
