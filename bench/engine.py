@@ -256,21 +256,26 @@ def rss() -> dict:
     with fresh_postgres() as db, sidecar(db.url) as process:
         time.sleep(3)
         group = _process_group(process.pid)
-        main_mb = _rss_mb(process.pid)
+        main_mb = _memory_mb(process.pid, "Rss")
         children = [pid for pid in group if pid != process.pid]
-        total_mb = main_mb + sum(_rss_mb(pid) for pid in children)
+        total_mb = main_mb + sum(_memory_mb(pid, "Rss") for pid in children)
+        # PSS splits pages shared between the forked workers fairly; summed RSS counts the
+        # shared interpreter and libraries once per process.
+        pss_mb = sum(_memory_mb(pid, "Pss") for pid in group)
     return {
         "benchmark": "rss",
         "idle_rss_mb_main_process": round(main_mb, 1),
         "idle_rss_mb_with_workers": round(total_mb, 1),
+        "idle_pss_mb_with_workers": round(pss_mb, 1),
         "worker_processes": len(children),
         "target_mb": 150,
     }
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def _memory_mb(pid: int, field: str) -> float:
+    """``Rss`` or ``Pss`` of a process in MiB, from /proc/PID/smaps_rollup."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
