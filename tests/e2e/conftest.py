@@ -25,6 +25,7 @@ import pytest
 
 from grove_jobs import services
 from grove_jobs.db.engine import Database
+from tests.e2e.commands import streamlit_command
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -179,19 +180,7 @@ def stack(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     logs = [workdir / "scheduler.log", workdir / "streamlit.log"]
     commands = [
         [*grove, "scheduler"],
-        [
-            *_command("streamlit"),
-            "run",
-            "dashboard/app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-        ],
+        streamlit_command(port),
     ]
     processes: list[subprocess.Popen] = []
     try:

@@ -12,7 +12,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from grove_jobs.db.engine import Database
 from grove_jobs.demo import seed
 from grove_jobs.exceptions import PermissionDenied
 from grove_jobs.schema.grove_object import parse_grove_object
+from tests.e2e.commands import streamlit_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -95,21 +95,7 @@ def dashboard(
     log = workdir / "streamlit.log"
     with log.open("wb") as handle:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "dashboard/app.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--server.fileWatcherType",
-                "none",
-            ],
+            streamlit_command(port),
             env=env,
             cwd=ROOT,
             stdout=handle,
