@@ -151,7 +151,9 @@ def test_a_second_sidecar_on_sqlite_refuses_to_start(start_sidecar, db):
 @ONLY_POSTGRES
 def test_three_sidecars_share_the_work_without_duplicates(db, start_sidecar):
     for n in range(20):
-        create(db, synthetic_config(f"tick-{n}", cron="* * * * *", enabled=True, grace=600))
+        # A yearly cron: only the tick this test makes due below can fire during the test
+        # (an every-minute cron could also fire on a minute boundary mid-setup and overlap).
+        create(db, synthetic_config(f"tick-{n}", cron="0 0 1 1 *", enabled=True, grace=600))
     for n in range(5):
         create(db, synthetic_config(f"busy-{n}", items=3, duration=0.15, max_concurrent=2))
     for _ in range(3):
