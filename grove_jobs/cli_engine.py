@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -44,8 +45,6 @@ def scheduler(cli: CliContext, workers: int | None) -> None:
 def _parse_params(pairs: tuple[str, ...]) -> dict:
     """``key=value`` pairs; values are parsed as JSON when they can be (numbers, booleans,
     lists), otherwise kept as strings."""
-    import json
-
     params = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")

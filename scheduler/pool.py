@@ -7,16 +7,13 @@ hung handler never holds a worker slot for long.
 from __future__ import annotations
 
 import contextlib
-import logging
 import multiprocessing as mp
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from grove_jobs.engine.dispatch import ClaimedRun
 from grove_jobs.engine.worker import worker_main
-
-log = logging.getLogger(__name__)
 
 # How long a cancelled handler gets to notice before its process is killed.
 CANCEL_GRACE_SECONDS = 1.0
@@ -33,7 +30,6 @@ class WorkerSlot:
     run: ClaimedRun | None = None
     deadline: float = 0.0
     cancel_deadline: float | None = None
-    started: float = field(default_factory=time.monotonic)
 
     @property
     def busy(self) -> bool:
@@ -78,8 +74,7 @@ class WorkerPool:
         """Hand a claimed run to an idle slot."""
         slot.cancel.clear()
         slot.run = run
-        slot.started = time.monotonic()
-        slot.deadline = slot.started + run.timeout_seconds
+        slot.deadline = time.monotonic() + run.timeout_seconds
         slot.cancel_deadline = None
         slot.conn.send(
             {

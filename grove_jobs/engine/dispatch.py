@@ -333,20 +333,21 @@ def _log_retries(session: Session, outcomes, finals, *, worker_id: str, at: date
 
 def heartbeat(
     db: Database, *, worker_id: str, running: list[tuple[int, int]], at: datetime
-) -> set[int]:
-    """Extend the lease of this sidecar's runs; returns the ids whose cancel was requested."""
+) -> None:
+    """Extend the lease of this sidecar's runs (cancel requests are polled separately, more
+    often, by :func:`cancel_requested`)."""
     if not running:
-        return set()
-    ids = [eid for eid, _ in running]
+        return
     with db.write() as session:
         session.execute(
             update(E)
-            .where(E.id.in_(ids), E.status == "running", E.worker_id == worker_id)
+            .where(
+                E.id.in_([eid for eid, _ in running]),
+                E.status == "running",
+                E.worker_id == worker_id,
+            )
             .values(heartbeat_at=at)
             .execution_options(synchronize_session=False)
-        )
-        return set(
-            session.scalars(select(E.id).where(E.id.in_(ids), E.cancel_requested.is_(True))).all()
         )
 
 
