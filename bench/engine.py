@@ -1,6 +1,7 @@
-"""Engine benchmarks on PostgreSQL: throughput, latency, tick cost and idle memory.
+"""Engine benchmarks on PostgreSQL: throughput, latency, tick cost, worker restarts, memory.
 
-``python -m bench.engine [throughput|latency|tick|rss]`` prints one JSON object per benchmark.
+``python -m bench.engine [throughput|latency|tick|worker_restart|rss]`` prints one JSON object
+per benchmark.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.engine import make_url
 from bench.common import fresh_postgres, sidecar, summary_ms
 from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
-from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
+from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
 from grove_jobs.engine.enqueue import run_now
 from grove_jobs.engine.tick import tick
 from grove_jobs.schema.grove_object import parse_grove_object
@@ -251,6 +252,43 @@ def tick_cost(sizes=(100, 10_000, 100_000), repeats: int = 50) -> dict:
     return {"benchmark": "tick", "idle_tick_ms_by_configs": results, "target_ms_at_100000": 5}
 
 
+def worker_restart(rounds: int = 20) -> dict:
+    """A hung run is killed at its timeout and its worker replaced: how long the next run
+    waits, from being claimed onto the fresh worker to its handler's first log line."""
+    with fresh_postgres() as db:
+        for config in (
+            synthetic_config("hang", hang=True, timeout=1),
+            synthetic_config("next", items=1),
+        ):
+            create_config(db, parse_grove_object(config), actor="bench", source="cli")
+        samples = []
+        with sidecar(db.url, GROVE_WORKERS="1"):
+            for n in range(rounds):
+                run_now(db, "hang", requested_by="bench", request_id=f"h{n}")
+                follow = run_now(db, "next", requested_by="bench", request_id=f"n{n}")
+                while True:
+                    with db.read() as session:
+                        row = session.execute(
+                            select(JobExecutionRow.status, JobExecutionRow.started_at).where(
+                                JobExecutionRow.id == follow.id
+                            )
+                        ).one()
+                        first_log = session.scalar(
+                            select(func.min(ExecutionLogRow.at)).where(
+                                ExecutionLogRow.execution_id == follow.id
+                            )
+                        )
+                    if row.status == "success" and first_log is not None:
+                        break
+                    time.sleep(0.01)
+                samples.append((first_log - row.started_at).total_seconds() * 1000)
+    return {
+        "benchmark": "worker_restart",
+        "rounds": rounds,
+        "claim_to_handler_start_on_replaced_worker_ms": summary_ms(samples),
+    }
+
+
 def rss() -> dict:
     """Resident memory of an idle sidecar (main process, and with its worker processes)."""
     with fresh_postgres() as db, sidecar(db.url) as process:
@@ -293,7 +331,13 @@ def _process_group(pgid: int) -> list[int]:
     return pids
 
 
-BENCHMARKS = {"throughput": throughput, "latency": latency, "tick": tick_cost, "rss": rss}
+BENCHMARKS = {
+    "throughput": throughput,
+    "latency": latency,
+    "tick": tick_cost,
+    "worker_restart": worker_restart,
+    "rss": rss,
+}
 
 
 def main(names: list[str]) -> None:
