@@ -37,6 +37,8 @@ log = logging.getLogger("grove_jobs.scheduler")
 PROGRESS_FLUSH_SECONDS = 0.5
 CANCEL_POLL_SECONDS = 0.5
 GATHER_SECONDS = 0.002
+# Wake this long after a waiting run's not-before, so the claim's clock has passed it.
+DUE_SLACK_SECONDS = 0.002
 
 
 class Sidecar:
@@ -52,6 +54,7 @@ class Sidecar:
         self._wake_pending = False
         self._lock_file = None
         self._next_due: datetime | None = None
+        self._waiting_due: float | None = None  # monotonic: when the next waiting run comes due
         self.last_tick_at: datetime | None = None
         self.last_tick_ms: float | None = None
         self.pool: WorkerPool | None = None
@@ -223,6 +226,7 @@ class Sidecar:
         assert self.pool is not None
         outcomes, logs, progress = self._outcomes, self._logs, self._progress
         last_progress_flush = last_cancel_poll = last_heartbeat = last_claim = 0.0
+        self._waiting_due = None
         drain_deadline: float | None = None
         wanted = True  # look for work on the first pass
         while True:
@@ -265,6 +269,8 @@ class Sidecar:
             if outcomes:
                 wanted = True  # a slot freed up: there may be queued work
             poll_due = now - last_claim >= self.settings.poll_interval_seconds
+            if self._waiting_due is not None and now >= self._waiting_due:
+                poll_due = True  # a waiting run (a retry) has reached its not-before
             if drain_deadline is None and self.pool.idle() and (wanted or poll_due):
                 # Results and the next claim share one transaction (one commit per batch).
                 last_claim = last_progress_flush = now
@@ -277,6 +283,8 @@ class Sidecar:
         deadlines = [s.deadline for s in busy] + [
             s.cancel_deadline for s in busy if s.cancel_deadline is not None
         ]
+        if self._waiting_due is not None and len(busy) < self.pool.size:
+            deadlines.append(self._waiting_due)
         timeout = min(self.settings.poll_interval_seconds, CANCEL_POLL_SECONDS)
         if deadlines:
             timeout = min(timeout, max(0.0, min(deadlines) - now))
@@ -377,7 +385,7 @@ class Sidecar:
         """Record buffered results and claim a run for every idle slot, in one transaction.
         Returns True when the queue may hold more work."""
         idle = self.pool.idle()
-        runs = db_retry()(dispatch.complete_and_claim)(
+        claimed = db_retry()(dispatch.complete_and_claim)(
             self.db,
             list(outcomes),
             list(logs),
@@ -389,9 +397,13 @@ class Sidecar:
         outcomes.clear()
         logs.clear()
         progress.clear()
-        for slot, run in zip(idle, runs, strict=False):
+        for slot, run in zip(idle, claimed.runs, strict=False):
             self.pool.submit(slot, run)
-        return len(runs) == len(idle)
+        self._waiting_due = None
+        if claimed.next_due is not None:
+            wait = (claimed.next_due - utcnow()).total_seconds() + DUE_SLACK_SECONDS
+            self._waiting_due = time.monotonic() + max(0.0, wait)
+        return len(claimed.runs) == len(idle)
 
     def _hand_back(self, busy: list[WorkerSlot]) -> None:
         running = [(slot.run.execution_id, slot.run.attempt) for slot in busy]

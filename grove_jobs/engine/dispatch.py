@@ -42,6 +42,14 @@ class ClaimedRun:
 
 
 @dataclass(frozen=True)
+class Claimed:
+    """What one complete-and-claim transaction handed out, and when to look again."""
+
+    runs: list[ClaimedRun]
+    next_due: datetime | None = None  # known only when the claim left slots empty
+
+
+@dataclass(frozen=True)
 class Outcome:
     """How an attempt ended, reported by the worker pool."""
 
@@ -227,12 +235,23 @@ def complete_and_claim(
     worker_id: str,
     limit: int,
     at: datetime,
-) -> list[ClaimedRun]:
+) -> Claimed:
     """Record finished work and claim the next runs in ONE transaction: at full load a sidecar
     pays one commit per batch of runs, not two."""
     with db.write() as session:
         _complete(session, outcomes, logs, progress, worker_id=worker_id, at=at)
-        return _claim(session, worker_id=worker_id, limit=limit, at=at) if limit > 0 else []
+        runs = _claim(session, worker_id=worker_id, limit=limit, at=at) if limit > 0 else []
+        # A slot left empty means nothing admissible is due now: say when the next waiting run
+        # (typically a retry) comes due, so the sidecar wakes for it instead of for a poll.
+        upcoming = next_due(session, at) if len(runs) < limit else None
+        return Claimed(runs, upcoming)
+
+
+def next_due(session: Session, at: datetime) -> datetime | None:
+    """The not-before of the earliest waiting run that is not due yet (None if there is none)."""
+    return session.scalar(
+        select(func.min(E.run_after)).where(E.status.in_(WAITING), E.run_after > at)
+    )
 
 
 def _complete(session: Session, outcomes, logs, progress, *, worker_id: str, at: datetime) -> int:

@@ -250,6 +250,35 @@ def test_retry_delays_are_exact_and_durable(db, backoff, expected):
     assert (final.status, final.attempt) == ("failed", 4)
 
 
+def test_a_claim_that_leaves_slots_empty_says_when_the_next_retry_is_due(db):
+    create(db, synthetic_config("flaky", max_attempts=2, backoff="fixed", initial_delay=10))
+    create(db, synthetic_config("quick"))
+    run_now(db, "flaky", requested_by="t", at=T0)
+    (run,) = dispatch.claim(db, worker_id="w", limit=1, at=T0)
+    failed = Outcome(
+        execution_id=run.execution_id,
+        attempt=1,
+        status="failed",
+        max_attempts=run.max_attempts,
+        retry=run.retry,
+    )
+    # The failure, its retry and the claim share one transaction; the claim finds nothing due
+    # and reports the retry's not-before, so the sidecar can sleep until exactly then.
+    ended = T0 + timedelta(seconds=1)
+    claimed = dispatch.complete_and_claim(db, [failed], [], {}, worker_id="w", limit=2, at=ended)
+    assert claimed == dispatch.Claimed([], ended + timedelta(seconds=10))
+    # With every slot filled the lookup is skipped: the sidecar claims again when one frees.
+    quick = run_now(db, "quick", requested_by="t", at=ended)
+    claimed = dispatch.complete_and_claim(db, [], [], {}, worker_id="w", limit=1, at=ended)
+    assert [r.execution_id for r in claimed.runs] == [quick.id]
+    assert claimed.next_due is None
+    # Once it is due, the retry is claimed and nothing else is waiting.
+    due = ended + timedelta(seconds=10)
+    claimed = dispatch.complete_and_claim(db, [], [], {}, worker_id="w", limit=2, at=due)
+    assert [(r.execution_id, r.attempt) for r in claimed.runs] == [(run.execution_id, 2)]
+    assert claimed.next_due is None
+
+
 def test_each_retry_is_logged_with_its_end_and_next_start(db):
     # The attempt history the soak checker relies on: one engine line per retried attempt.
     create(db, synthetic_config("logged", max_attempts=3, backoff="fixed", initial_delay=7))

@@ -95,6 +95,17 @@ def test_flaky_job_succeeds_on_attempt_three_after_its_delays(db, start_sidecar)
     assert (failures[1].at - failures[0].at).total_seconds() >= 1.0
 
 
+def test_a_retry_starts_at_its_not_before_not_at_the_next_poll(db, start_sidecar):
+    create(db, synthetic_config("flaky", fail_first=1, max_attempts=2, initial_delay=2, items=1))
+    # A poll interval far longer than the delay: only waking for the retry starts it on time.
+    start_sidecar(GROVE_POLL_INTERVAL_SECONDS="30")
+    execution = run_now(db, "flaky", requested_by="test")
+    done = wait_for(db, execution.id, TERMINAL, timeout=20)
+    assert (done.status, done.attempt) == ("success", 2)
+    scheduled = next(m for m in _logs(db, execution.id) if m.message.startswith("retry scheduled"))
+    assert 2.0 <= (done.started_at - scheduled.at).total_seconds() < 5.0
+
+
 def test_a_retry_survives_a_sidecar_restart(db, start_sidecar):
     create(db, synthetic_config("retry", fail_first=1, max_attempts=2, initial_delay=3))
     first = start_sidecar()
