@@ -30,8 +30,8 @@ ADMIN_URL = normalize_database_url(
 
 
 @contextmanager
-def fresh_postgres() -> Iterator[Database]:
-    """A migrated, throwaway PostgreSQL database."""
+def fresh_postgres(*, keep: bool = False) -> Iterator[Database]:
+    """A migrated, throwaway PostgreSQL database (left in place with ``keep``, to inspect)."""
     name = f"grove_bench_{uuid.uuid4().hex[:10]}"
     # pre_ping: the soak restarts PostgreSQL, and the final DROP must not use a dead connection.
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
@@ -44,8 +44,9 @@ def fresh_postgres() -> Iterator[Database]:
         yield db
     finally:
         db.dispose()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not keep:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
 
 

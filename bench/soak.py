@@ -45,7 +45,6 @@ SIDECAR_ENV = {
     "GROVE_API_ENABLED": "false",
     "GROVE_LOG_LEVEL": "WARNING",
     "GROVE_TICK_INTERVAL_SECONDS": "1",
-    "GROVE_POLL_INTERVAL_SECONDS": "0.25",
     "GROVE_HEARTBEAT_INTERVAL_SECONDS": "1",
     "GROVE_LEASE_SECONDS": str(SIDECAR_LEASE),
     "GROVE_SHUTDOWN_GRACE_SECONDS": "5",
@@ -269,13 +268,15 @@ def _history(db: Database) -> tuple[list[ConfigSpec], list[ExecRow], list[LogRow
     return configs, execs, logs
 
 
-def soak(minutes: float, configs: int, sidecars: int, workers: int, seed: int) -> dict:
+def soak(
+    minutes: float, configs: int, sidecars: int, workers: int, seed: int, keep_db: bool = False
+) -> dict:
     """Run the soak on a fresh database; returns the checker's JSON plus the fault log."""
     rng = random.Random(seed)
     faults: list[tuple[datetime, datetime]] = []
     events: list[dict] = []
     logdir = Path(tempfile.mkdtemp(prefix="grove-soak-"))
-    with fresh_postgres() as db:
+    with fresh_postgres(keep=keep_db) as db:
         created_at = utcnow()
         for data in synthetic_configs(configs, rng):
             services.create_config(
@@ -364,6 +365,7 @@ def soak(minutes: float, configs: int, sidecars: int, workers: int, seed: int) -
         "settleSeconds": round(settle_seconds, 1),
         "faults": events,
         "sidecarLogs": str(logdir),
+        **({"database": db.url} if keep_db else {}),
     }
 
 
@@ -376,8 +378,13 @@ def main(argv: list[str] | None = None) -> int:
     # that waits for a free worker measures capacity, not the retry policy.
     parser.add_argument("--workers", type=int, default=24, help="worker processes per sidecar")
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument(
+        "--keep-db", action="store_true", help="leave the soak database in place to inspect"
+    )
     args = parser.parse_args(argv)
-    result = soak(args.minutes, args.configs, args.sidecars, args.workers, args.seed)
+    result = soak(
+        args.minutes, args.configs, args.sidecars, args.workers, args.seed, keep_db=args.keep_db
+    )
     print(json.dumps(result, indent=2, default=str))
     return 1 if result["violations"] else 0
 

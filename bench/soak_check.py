@@ -173,6 +173,7 @@ def retry_delays(
     policies = {c.id: c.retry for c in configs}
     by_key = {(r.execution_id, r.number): r for r in runs}
     checked = excluded = unmeasured = 0
+    errors: list[float] = []  # |observed - expected| of each checked retry
     violations: list[dict[str, Any]] = []
     for run in runs:
         following = by_key.get((run.execution_id, run.number + 1))
@@ -188,6 +189,7 @@ def retry_delays(
             continue
         checked += 1
         observed = (following.start - run.end).total_seconds()
+        errors.append(abs(observed - expected))
         if abs(observed - expected) > tolerance:
             violations.append(
                 {
@@ -195,12 +197,14 @@ def retry_delays(
                     "attempt": run.number,
                     "expected": expected,
                     "observed": round(observed, 3),
+                    "due": due.isoformat(),
                 }
             )
     return {
         "checked": checked,
         "excludedDuringFaults": excluded,
         "unmeasured": unmeasured,
+        "errors": errors,
         "violations": violations,
     }
 
@@ -267,6 +271,11 @@ def check(
         "retriesChecked": retries["checked"],
         "retriesExcludedDuringFaults": retries["excludedDuringFaults"],
         "retriesUnmeasured": retries["unmeasured"],
+        "retryDelayErrorSeconds": {
+            "p50": _round(percentile(retries["errors"], 0.5)),
+            "p99": _round(percentile(retries["errors"], 0.99)),
+            "max": _round(max(retries["errors"], default=None)),
+        },
         "executionsPerMinute": round(len(finished) / minutes, 1) if minutes > 0 else None,
         "attemptsPerMinute": round(
             sum(1 for r in runs if r.start and start <= r.start <= end) / minutes, 1

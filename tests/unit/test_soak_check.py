@@ -102,6 +102,7 @@ def test_a_retry_too_early_or_too_late_breaks_the_policy():
     late = ExecRow(2, "c", "schedule", "success", 2, _s(60), _s(67.5), _s(68))
     result = _check([execs[0], late, execs[2]], logs)
     assert (result["retryDelayViolations"], result["retriesLate"]) == (1, 1)
+    assert result["retryDelayErrorSeconds"]["max"] == 1.5
     # Due during an injected database fault: counted apart, not judged.
     faulty = _check([execs[0], late, execs[2]], logs, faults=[(_s(65), _s(70))])
     assert (faulty["retryDelayViolations"], faulty["retriesExcludedDuringFaults"]) == (0, 1)
