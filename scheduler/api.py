@@ -8,7 +8,7 @@ from fastapi import FastAPI
 import grove_jobs
 from grove_jobs.db.engine import Database
 from grove_jobs.settings import Settings
-from scheduler import api_executions, api_jobs, api_ops
+from scheduler import api_alerts, api_executions, api_jobs, api_ops
 from scheduler.api_auth import AuthMiddleware
 from scheduler.api_context import ApiContext, TickSource
 from scheduler.api_errors import install_error_handlers
@@ -41,12 +41,13 @@ def create_app(db: Database, settings: Settings, sidecar: TickSource | None = No
         openapi_tags=[
             {"name": "jobs", "description": "Job configs, triggers, history and revisions"},
             {"name": "executions", "description": "Single runs"},
+            {"name": "alerts", "description": "Failure-alert incidents"},
             {"name": "operations", "description": "Unauthenticated probes"},
         ],
     )
     app.state.grove = ApiContext(db=db, settings=settings, sidecar=sidecar)
     install_error_handlers(app)
     app.add_middleware(AuthMiddleware)
-    for table in (api_ops.routes, api_jobs.routes, api_executions.routes):
+    for table in (api_ops.routes, api_jobs.routes, api_executions.routes, api_alerts.routes):
         table.install(app)
     return app

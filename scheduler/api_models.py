@@ -145,6 +145,26 @@ class ExecutionPageOut(_Out):
     next: str | None = Field(description="Relative URL of the next (older) page, or null.")
 
 
+# --------------------------------------------------------------------------- alerts
+
+
+class AlertOut(_Out):
+    id: int
+    configId: str
+    rule: Literal["consecutive_failures", "slow_run", "missed_schedule"]
+    ruleLabel: str
+    summary: str
+    openedAt: str
+    resolvedAt: str | None
+    lastNotifiedAt: str | None
+    executionId: int | None
+    details: dict[str, Any]
+
+
+class AlertListOut(_Out):
+    items: list[AlertOut]
+
+
 # --------------------------------------------------------------------------- ops
 
 

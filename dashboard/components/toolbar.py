@@ -121,12 +121,15 @@ def _field_names(paths: tuple[str, ...]) -> list[str]:
     return names
 
 
-def metrics(result: ConsoleData) -> None:
-    """Total matching plus the registry's metrics, as compact bordered tiles."""
+def metrics(result: ConsoleData, *, alerting: int = 0) -> None:
+    """Total matching, the registry's metrics, and how many of them have an open alert, as
+    compact bordered tiles."""
     with st.container(horizontal=True, gap="small"):
         st.metric("Showing", f"{len(result.rows):,}", border=True, width=160)
         for label, count in result.metrics:
             st.metric(safe(label), f"{count:,}", border=True, width=160)
+        if any(row.runnable for row in result.rows):
+            st.metric("Alerting", f"{alerting:,}", border=True, width=160)
 
 
 def pagination(total: int, per_page: int) -> tuple[int, int]:

@@ -22,7 +22,8 @@ def render() -> None:
     experience = toolbar.type_picker(experiences, data.type_counts(), allowed)
     query = toolbar.query_controls(experience)
     result = data.console(experience.type, query.text, query.filters, query.sort)
-    toolbar.metrics(result)
+    alerts = data.active_alerts()
+    toolbar.metrics(result, alerting=sum(1 for row in result.rows if row.id in alerts))
     if not result.rows:
         st.info("Nothing matches. Clear the search or filters, or create a new config.")
         return

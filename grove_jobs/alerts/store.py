@@ -118,6 +118,23 @@ def open_incidents(db: Database, config_id: str | None = None) -> list[AlertInci
     return rows
 
 
+def list_incidents(
+    db: Database, *, config_id: str | None = None, state: str = "open", limit: int = 100
+) -> list[AlertIncidentRow]:
+    """Incidents newest first: ``open``, ``resolved`` or ``all``; of one config if given."""
+    stmt = select(I).order_by(I.id.desc()).limit(limit)
+    if state == "open":
+        stmt = stmt.where(I.resolved_at.is_(None))
+    elif state == "resolved":
+        stmt = stmt.where(I.resolved_at.is_not(None))
+    if config_id is not None:
+        stmt = stmt.where(I.config_id == config_id)
+    with db.read() as session:
+        rows = list(session.scalars(stmt))
+        session.expunge_all()
+    return rows
+
+
 def open_by_config(db: Database) -> dict[str, list[OpenIncident]]:
     """Open incidents grouped by config, as the rules see them."""
     grouped: dict[str, list[OpenIncident]] = {}

@@ -90,7 +90,7 @@ def test_console_shows_cards_toolbar_and_metrics(db: Database) -> None:
     assert any("Job Configuration · 8" in label for label in labels)
     assert any("Advancement Rule · 4" in label for label in labels)
     assert at.text_input(key="console-q-job-config") is not None
-    assert {m.label for m in at.metric} >= {"Showing", "Enabled", "Failing"}
+    assert {m.label for m in at.metric} >= {"Showing", "Enabled", "Failing", "Alerting"}
     assert "Daily Advancement" in texts(at.markdown)
     toggles = [t for t in at.toggle if str(t.key).startswith("enabled:")]
     assert len(toggles) == 8
@@ -357,6 +357,7 @@ def test_open_alerts_show_on_the_card_and_in_the_inspector(db: Database) -> None
     assert alert_store.open_incident(db, "synthetic-hang", finding, utcnow()) is not None
     at = console()
     assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Alerting"] == "1"
     # st.badge is markdown: one red badge naming the rule, on that card only.
     badges = [m for m in at.markdown if ":red-badge[" in str(m.value) and "Failing" in str(m.value)]
     assert len(badges) == 1
