@@ -19,7 +19,7 @@ import schedule as schedule_lib
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
 
-from grove_jobs.alerts.evaluate import deliver_in_background, evaluate_alerts
+from grove_jobs.alerts.evaluate import Courier, evaluate_alerts
 from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobConfigRow, SchedulerNodeRow
@@ -53,6 +53,7 @@ class Sidecar:
         self._wake_lock = threading.Lock()
         self._wake_pending = False
         self._lock_file = None
+        self._courier = Courier(self.db, settings)
         self._next_due: datetime | None = None
         self._waiting_due: float | None = None  # monotonic: when the next waiting run comes due
         self.last_tick_at: datetime | None = None
@@ -202,10 +203,12 @@ class Sidecar:
 
     def _evaluate_alerts(self) -> None:
         try:
-            result = evaluate_alerts(self.db, at=utcnow())
+            courier = self._courier
+            result = evaluate_alerts(self.db, at=utcnow(), deliverable=courier.enabled)
             if result.messages:
                 log.warning("alerts: %d opened, %d resolved", result.opened, result.resolved)
-                deliver_in_background(self.db, self.settings, result.messages)
+                courier.send(result.messages)
+            courier.redeliver_due(utcnow())
         except Exception:
             log.exception("alert evaluation failed; will try again")
 

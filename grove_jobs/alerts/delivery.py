@@ -107,7 +107,14 @@ def deliver(db: Database, settings: Settings, message: Message, *, backoff: floa
             errors.append(f"smtp: {type(exc).__name__}: {exc}")
     if channels:
         error = "; ".join(errors)[:2000] or None
+        retry_at = mark_sent(db, message, at=utcnow(), error=error)
         if error:
-            log.error("alert %d not delivered: %s", message.notification_id, error)
-        mark_sent(db, message.notification_id, at=None if error else utcnow(), error=error)
+            then = f"trying again at {retry_at:%H:%M:%S}" if retry_at else "giving up"
+            log.error(
+                "alert %d not delivered (attempt %d): %s; %s",
+                message.notification_id,
+                message.attempt,
+                error,
+                then,
+            )
     return not errors

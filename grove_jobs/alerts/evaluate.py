@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,9 +31,10 @@ class AlertPass:
         return sum(1 for m in self.messages if m.event == "resolved")
 
 
-def evaluate_alerts(db: Database, *, at: datetime) -> AlertPass:
+def evaluate_alerts(db: Database, *, at: datetime, deliverable: bool = True) -> AlertPass:
     """Resolve incidents that are over, open incidents for rules that fire. Returns the
-    notifications this call wrote (another sidecar's pass writes none for the same incident)."""
+    notifications this call wrote (another sidecar's pass writes none for the same incident);
+    ``deliverable``: a channel is configured, so they are to be sent."""
     states = store.load_states(db)
     open_now = store.open_by_config(db)
     messages: list[Message] = []
@@ -44,29 +46,59 @@ def evaluate_alerts(db: Database, *, at: datetime) -> AlertPass:
         # an older run succeeded): resolving it would only reopen it on the next pass.
         over = [i for i in rules.resolved(state, incidents) if i.rule not in firing]
         for incident in over:
-            if (message := store.resolve_incident(db, state.config_id, incident, at)) is not None:
+            message = store.resolve_incident(
+                db, state.config_id, incident, at, deliverable=deliverable
+            )
+            if message is not None:
                 messages.append(message)
         still_open = {i.rule for i in incidents} - {i.rule for i in over}
         for finding in findings:
             if finding.rule in still_open:
                 continue  # the incident is open already: fire once per incident
-            if (message := store.open_incident(db, state.config_id, finding, at)) is not None:
+            message = store.open_incident(db, state.config_id, finding, at, deliverable=deliverable)
+            if message is not None:
                 messages.append(message)
     return AlertPass(len(states), messages)
 
 
-def deliver_all(db: Database, settings: Settings, messages: list[Message]) -> None:
-    """Deliver notifications one after another (each bounded in time)."""
-    for message in messages:
-        try:
-            deliver(db, settings, message)
-        except Exception:  # one broken message must not stop the others
-            log.exception("delivering alert notification %d failed", message.notification_id)
+class Courier:
+    """Sends alert notifications on one background thread, so a slow webhook never holds up
+    the sidecar: new ones as they are written, failed ones again when their next attempt is
+    due (leased, so that one sidecar sends each)."""
 
+    def __init__(self, db: Database, settings: Settings):
+        self.db, self.settings = db, settings
+        self._queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
 
-def deliver_in_background(db: Database, settings: Settings, messages: list[Message]) -> None:
-    """Deliver without holding up the caller (the sidecar's schedule loop)."""
-    if messages and (settings.webhook_url or (settings.smtp_host and settings.alert_email_to)):
-        threading.Thread(
-            target=deliver_all, args=(db, settings, messages), name="alert-delivery", daemon=True
-        ).start()
+    @property
+    def enabled(self) -> bool:
+        """Whether any channel (webhook, or SMTP with a recipient) is configured."""
+        settings = self.settings
+        return bool(settings.webhook_url or (settings.smtp_host and settings.alert_email_to))
+
+    def send(self, messages: list[Message]) -> None:
+        """Queue notifications for delivery."""
+        if not (messages and self.enabled):
+            return
+        for message in messages:
+            self._queue.put(message)
+        if self._thread is None:  # started on first use; it lives as long as the process
+            self._thread = threading.Thread(target=self._run, name="alert-courier", daemon=True)
+            self._thread.start()
+
+    def redeliver_due(self, at: datetime) -> int:
+        """Claim the notifications whose next attempt is due and queue them; returns how many."""
+        if not self.enabled:
+            return 0
+        messages = store.claim_redeliveries(self.db, at=at)
+        self.send(messages)
+        return len(messages)
+
+    def _run(self) -> None:
+        while True:
+            message = self._queue.get()
+            try:
+                deliver(self.db, self.settings, message)
+            except Exception:  # one broken message must not stop the others
+                log.exception("delivering alert notification %d failed", message.notification_id)

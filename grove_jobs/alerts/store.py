@@ -9,7 +9,7 @@ notification, so each incident notifies once when it opens and once when it reso
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
@@ -33,6 +33,14 @@ RUN_WINDOW = 20
 MAX_RUN_WINDOW = 1000
 
 
+# Delivery: the sidecar that writes (or re-claims) a notification holds it this long; failed
+# deliveries are tried again after 1, 2, 4 … minutes (at most an hour apart), up to
+# MAX_DELIVERIES times, for notifications at most MAX_DELIVERY_AGE old.
+DELIVERY_LEASE = timedelta(minutes=10)
+MAX_DELIVERIES = 10
+MAX_DELIVERY_AGE = timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class Message:
     """A notification written to the outbox, to deliver by webhook and mail."""
@@ -42,6 +50,14 @@ class Message:
     subject: str
     body: str
     payload: dict[str, Any]
+    attempt: int = 1  # which delivery attempt this is
+
+
+def redelivery_delay(attempt: int) -> timedelta | None:
+    """How long after failed delivery ``attempt`` to try again; None once it is the last."""
+    if attempt >= MAX_DELIVERIES:
+        return None
+    return timedelta(minutes=min(2 ** (attempt - 1), 60))
 
 
 def load_states(db: Database, *, window: int = RUN_WINDOW) -> list[ConfigState]:
@@ -145,9 +161,11 @@ def open_by_config(db: Database) -> dict[str, list[OpenIncident]]:
     return grouped
 
 
-def open_incident(db: Database, config_id: str, finding: Finding, at: datetime) -> Message | None:
+def open_incident(
+    db: Database, config_id: str, finding: Finding, at: datetime, *, deliverable: bool = True
+) -> Message | None:
     """Open an incident unless one of this rule is open already; returns its notification
-    when this call opened it."""
+    when this call opened it (to send when ``deliverable``: a channel is configured)."""
     with db.write() as session:
         module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
         details = {"summary": finding.summary, **finding.details}
@@ -181,11 +199,18 @@ def open_incident(db: Database, config_id: str, finding: Finding, at: datetime) 
             body += f"Last error: {details['lastError']}\n"
         payload = _payload("opened", incident_id, config_id, finding.rule, at, finding.summary)
         payload["incident"].update(executionId=finding.execution_id, details=details)
-        return _outbox(session, config_id, finding.execution_id, subject, body, payload, at)
+        return _outbox(
+            session, config_id, finding.execution_id, subject, body, payload, at, deliverable
+        )
 
 
 def resolve_incident(
-    db: Database, config_id: str, incident: OpenIncident, at: datetime
+    db: Database,
+    config_id: str,
+    incident: OpenIncident,
+    at: datetime,
+    *,
+    deliverable: bool = True,
 ) -> Message | None:
     """Resolve an open incident; returns its notification when this call resolved it."""
     with db.write() as session:
@@ -202,7 +227,7 @@ def resolve_incident(
         subject = f"[grove-jobs] RESOLVED {config_id}: {rule}"
         body = f"{summary}\n\nConfig: {config_id}\nResolved: {_iso(at)}\n"
         payload = _payload("resolved", incident.id, config_id, incident.rule, at, summary)
-        return _outbox(session, config_id, None, subject, body, payload, at)
+        return _outbox(session, config_id, None, subject, body, payload, at, deliverable)
 
 
 def _payload(event, incident_id, config_id, rule, at, summary) -> dict[str, Any]:
@@ -214,7 +239,7 @@ def _payload(event, incident_id, config_id, rule, at, summary) -> dict[str, Any]
 
 
 def _outbox(
-    session: Session, config_id, execution_id, subject, body, payload, at: datetime
+    session: Session, config_id, execution_id, subject, body, payload, at, deliverable
 ) -> Message:
     notification_id = session.execute(
         insert(NotificationRow)
@@ -227,20 +252,72 @@ def _outbox(
             event_refs=payload,
             created_at=at,
             execution_id=execution_id,
+            # Its writer sends it right away; should that sidecar die first, another one
+            # takes it over when the lease ends. With no channel the row itself is the alert.
+            delivery_attempts=1 if deliverable else 0,
+            next_attempt_at=at + DELIVERY_LEASE if deliverable else None,
         )
         .returning(NotificationRow.id)
     ).scalar_one()
     return Message(notification_id, payload["event"], subject, body, payload)
 
 
-def mark_sent(db: Database, notification_id: int, *, at: datetime | None, error: str | None):
-    """Record how delivery of an outbox row went."""
+def claim_redeliveries(db: Database, *, at: datetime, limit: int = 20) -> list[Message]:
+    """Alert notifications whose next delivery attempt is due, leased to the caller (on
+    PostgreSQL, rows another sidecar is claiming are skipped)."""
+    N = NotificationRow
+    with db.write() as session:
+        stmt = (
+            select(N)
+            .where(
+                N.kind == KIND,
+                N.sent_at.is_(None),
+                N.next_attempt_at.is_not(None),
+                N.next_attempt_at <= at,
+                N.created_at >= at - MAX_DELIVERY_AGE,
+            )
+            .order_by(N.next_attempt_at, N.id)
+            .limit(limit)
+        )
+        if session.bind.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list(session.scalars(stmt))
+        messages = []
+        for row in rows:
+            row.delivery_attempts += 1
+            row.next_attempt_at = at + DELIVERY_LEASE
+            payload = row.event_refs or {}
+            messages.append(
+                Message(
+                    row.id,
+                    str(payload.get("event", "")),
+                    row.subject,
+                    row.body,
+                    payload,
+                    attempt=row.delivery_attempts,
+                )
+            )
+    return messages
+
+
+def mark_sent(
+    db: Database, message: Message, *, at: datetime, error: str | None
+) -> datetime | None:
+    """Record how a delivery attempt went; returns when the next one is due (None: sent, or
+    given up after MAX_DELIVERIES)."""
+    delay = redelivery_delay(message.attempt) if error else None
+    next_attempt = at + delay if delay is not None else None
     with db.write() as session:
         session.execute(
             update(NotificationRow)
-            .where(NotificationRow.id == notification_id)
-            .values(sent_at=at, send_error=error)
+            .where(NotificationRow.id == message.notification_id)
+            .values(
+                sent_at=None if error else at,
+                send_error=error,
+                next_attempt_at=next_attempt,
+            )
         )
+    return next_attempt
 
 
 def _iso(value: datetime) -> str:

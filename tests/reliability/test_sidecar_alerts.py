@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 
 from grove_jobs.alerts import store
+from grove_jobs.alerts.rules import CONSECUTIVE_FAILURES, Finding
+from grove_jobs.clock import utcnow
 from grove_jobs.engine.enqueue import run_now
 from tests.factories import create, synthetic_config
 from tests.reliability.conftest import wait_for
@@ -53,3 +56,18 @@ def test_sidecar_opens_then_resolves_an_incident_with_one_webhook_each(db, start
         time.sleep(1.5)  # a few more passes: nothing more is sent
         assert len(receiver.bodies) == 3
         assert store.open_incidents(db) == []
+
+
+def test_sidecar_sends_a_notification_whose_sender_died(db, start_sidecar):
+    create(db, synthetic_config("orphaned"))
+    # Written by a sidecar that died before sending it: its lease has run out.
+    written = utcnow() - store.DELIVERY_LEASE - timedelta(seconds=1)
+    finding = Finding(CONSECUTIVE_FAILURES, "3 runs in a row failed")
+    message = store.open_incident(db, "orphaned", finding, written)
+    assert message is not None
+    with serve() as receiver:
+        start_sidecar(GROVE_WEBHOOK_URL=receiver.url, GROVE_ALERT_INTERVAL_SECONDS="0.5")
+        (body,) = _wait_for_bodies(receiver, 1)
+        assert (body["event"], body["incident"]["configId"]) == ("opened", "orphaned")
+        time.sleep(1.5)  # a few more passes: sent once
+        assert len(receiver.bodies) == 1
