@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from grove_jobs.db.dialect import lock_rows
+from grove_jobs.db.dialect import lock_rows, notify
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
 from grove_jobs.engine.retry import retry_delay
@@ -307,14 +307,18 @@ def _complete(session: Session, outcomes, logs, progress, *, worker_id: str, at:
             ],
         )
         accepted = result.rowcount
-        _log_retries(session, outcomes, finals, worker_id=worker_id, at=at)
+        if _log_retries(session, outcomes, finals, worker_id=worker_id, at=at):
+            # Other sidecars learn the retry's not-before from their next claim; waking them
+            # now means one with a free slot runs it on time even if this sidecar is full.
+            notify(session, "retry")
     return accepted
 
 
-def _log_retries(session: Session, outcomes, finals, *, worker_id: str, at: datetime) -> None:
+def _log_retries(session: Session, outcomes, finals, *, worker_id: str, at: datetime) -> int:
     """An engine log line per attempt that became a retry: when it ended and when the next may
     start. The row keeps only its last attempt's times; this line is the attempt history.
-    Inserted from a guarded SELECT, so an outcome the UPDATE rejected logs nothing."""
+    Inserted from a guarded SELECT, so an outcome the UPDATE rejected logs nothing. Returns
+    how many outcomes asked for a retry."""
     rows = [
         {
             "eid": o.execution_id,
@@ -329,7 +333,7 @@ def _log_retries(session: Session, outcomes, finals, *, worker_id: str, at: date
         if f["status"] == ExecutionStatus.RETRYING.value
     ]
     if not rows:
-        return
+        return 0
     logs = ExecutionLogRow.__table__
     source = select(
         E.id,
@@ -348,6 +352,7 @@ def _log_retries(session: Session, outcomes, finals, *, worker_id: str, at: date
         insert(logs).from_select(["execution_id", "attempt", "at", "level", "message"], source),
         rows,
     )
+    return len(rows)
 
 
 def heartbeat(

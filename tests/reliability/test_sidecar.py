@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from grove_jobs import services
 from grove_jobs.clock import utcnow
 from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
+from grove_jobs.engine import dispatch
 from grove_jobs.engine.enqueue import cancel_execution, run_now
 from tests.factories import create, synthetic_config
 from tests.reliability.conftest import ROOT, wait_for
@@ -104,6 +105,26 @@ def test_a_retry_starts_at_its_not_before_not_at_the_next_poll(db, start_sidecar
     assert (done.status, done.attempt) == ("success", 2)
     scheduled = next(m for m in _logs(db, execution.id) if m.message.startswith("retry scheduled"))
     assert 2.0 <= (done.started_at - scheduled.at).total_seconds() < 5.0
+
+
+@ONLY_POSTGRES
+def test_a_retry_scheduled_by_another_sidecar_wakes_an_idle_one(db, start_sidecar):
+    create(db, synthetic_config("flaky", fail_first=1, max_attempts=2, initial_delay=2, items=1))
+    execution = run_now(db, "flaky", requested_by="test")
+    # "Elsewhere", a busy sidecar, runs attempt 1 ...
+    (run,) = dispatch.claim(db, worker_id="elsewhere", limit=1, at=utcnow())
+    start_sidecar(GROVE_POLL_INTERVAL_SECONDS="30", GROVE_LEASE_SECONDS="60")
+    time.sleep(1.0)  # the new sidecar has looked and found nothing to do
+    # ... and records its failure: the retry is due in 2 s, and the NOTIFY that comes with it
+    # tells the idle sidecar, which would otherwise look again only in 30 s.
+    failed = dispatch.Outcome(
+        run.execution_id, 1, "failed", max_attempts=2, retry=run.retry, error="boom"
+    )
+    ended = utcnow()
+    assert dispatch.complete(db, [failed], [], {}, worker_id="elsewhere", at=ended) == 1
+    done = wait_for(db, execution.id, TERMINAL, timeout=20)
+    assert (done.status, done.attempt) == ("success", 2)
+    assert 2.0 <= (done.started_at - ended).total_seconds() < 5.0
 
 
 def test_a_retry_survives_a_sidecar_restart(db, start_sidecar):
