@@ -39,6 +39,7 @@ from grove_jobs.db.tables import (
 )
 from grove_jobs.schema.grove_object import parse_grove_object
 from grove_jobs.schema.job_config import RetryPolicy
+from tests.factories import synthetic_config
 
 SIDECAR_LEASE = 6  # seconds: a killed sidecar's runs are rescued this soon
 SIDECAR_ENV = {
@@ -118,59 +119,38 @@ def synthetic_configs(count: int, rng: random.Random) -> list[dict]:
     for n in range(count):
         roll = rng.random()
         cron = "* * * * *" if rng.random() < 0.9 else "*/2 * * * *"
-        cap = rng.randint(1, 3)
-        params: dict = {"items": rng.randint(1, 3), "durationSeconds": rng.choice([0, 0.1, 0.3])}
-        retry = {"maxAttempts": 3, "backoffStrategy": "fixed", "initialDelaySeconds": 2}
-        timeout = 30
+        options: dict = {
+            "max_concurrent": rng.randint(1, 3),
+            "items": rng.randint(1, 3),
+            "duration": rng.choice([0, 0.1, 0.3]),
+            "max_attempts": 3,
+            "initial_delay": 2,
+            "max_delay": 900,  # the model's default
+            "timeout": 30,
+        }
         if roll < 0.20:  # fails its first 1-2 attempts, then succeeds
             kind = "flaky"
-            params["failFirstAttempts"] = rng.randint(1, 2)
+            options["fail_first"] = rng.randint(1, 2)
             # Delays of several seconds: retries come due after the top-of-the-minute burst
             # has drained (on a small machine too), so their start measures the policy, not
             # the queue.
-            retry = {
-                "maxAttempts": 3,
-                "backoffStrategy": rng.choice(["fixed", "exponential"]),
-                "initialDelaySeconds": rng.randint(5, 8),
-                "maxDelaySeconds": 15,
-            }
+            options["backoff"] = rng.choice(["fixed", "exponential"])
+            options.update(initial_delay=rng.randint(5, 8), max_delay=15)
         elif roll < 0.25:  # hangs until the hard timeout, on every attempt
             kind = "hang"
-            params = {"hang": True}
-            timeout = rng.randint(2, 4)
-            retry = {"maxAttempts": 2, "backoffStrategy": "fixed", "initialDelaySeconds": 5}
+            options.update(hang=True, items=0, duration=0, timeout=rng.randint(2, 4))
+            options.update(max_attempts=2, initial_delay=5)
         elif roll < 0.26:  # outlives a minute: several runs in flight, up to maxConcurrent
             kind = "long"
             cap = rng.randint(2, 3)
             cron = "* * * * *"
-            params = {"items": 5, "durationSeconds": 60 * cap - 25}
-            timeout = 60 * cap
+            options.update(max_concurrent=cap, items=5, duration=60 * cap - 25, timeout=60 * cap)
         else:
             kind = "ok"
-        config_id = f"soak-{kind}-{n:03d}"
         configs.append(
-            {
-                "meta": {"id": config_id, "type": "job-config", "title": config_id},
-                "payload": {
-                    "jobType": "synthetic",
-                    "displayName": config_id,
-                    "schedule": {
-                        "cronExpression": cron,
-                        "timezone": "UTC",
-                        "isEnabled": True,
-                        "misfirePolicy": "run_once",
-                        "misfireGraceSeconds": 60,
-                    },
-                    "retry": retry,
-                    "limits": {
-                        "batchSize": 10,
-                        "timeoutSeconds": timeout,
-                        "maxConcurrent": cap,
-                        "overlapPolicy": "skip",
-                    },
-                    "parameters": {"jobType": "synthetic", **params},
-                },
-            }
+            synthetic_config(
+                f"soak-{kind}-{n:03d}", cron=cron, enabled=True, batch_size=10, **options
+            )
         )
     return configs
 

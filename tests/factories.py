@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import insert
 
 from grove_jobs import services
 from grove_jobs.db.engine import Database
+from grove_jobs.db.tables import ExecutionLogRow, JobExecutionRow
+from grove_jobs.schema.execution import ACTIVE_STATUSES
 from grove_jobs.schema.grove_object import parse_grove_object
 
 
@@ -69,3 +74,35 @@ def synthetic_config(
 def create(db: Database, data: dict[str, Any], at=None):
     """Store a config from GroveObject JSON."""
     return services.create_config(db, parse_grove_object(data), actor="test", source="cli", at=at)
+
+
+def past_execution(
+    db: Database, config_id: str, status: str, at: datetime, *, logs: int = 0, scheduled=False
+) -> int:
+    """Insert a run that happened at ``at`` (finished then unless ``status`` is active), with
+    ``logs`` log lines, for tests that need history without running it. Returns its id."""
+    finished = status not in {s.value for s in ACTIVE_STATUSES}
+    with db.write() as session:
+        execution_id = session.execute(
+            insert(JobExecutionRow)
+            .values(
+                config_id=config_id,
+                trigger="schedule",
+                status=status,
+                attempt=1,
+                max_attempts=1,
+                scheduled_for=at if scheduled else None,
+                queued_at=at,
+                run_after=at,
+                started_at=at,
+                completed_at=at if finished else None,
+            )
+            .returning(JobExecutionRow.id)
+        ).scalar_one()
+        session.add_all(
+            ExecutionLogRow(
+                execution_id=execution_id, attempt=1, at=at, level="info", message=str(n)
+            )
+            for n in range(logs)
+        )
+    return execution_id

@@ -125,17 +125,11 @@ def load_states(db: Database, *, window: int = RUN_WINDOW) -> list[ConfigState]:
 
 def open_incidents(db: Database, config_id: str | None = None) -> list[AlertIncidentRow]:
     """Open incidents, oldest first; of one config when ``config_id`` is given."""
-    stmt = select(I).where(I.resolved_at.is_(None)).order_by(I.id)
-    if config_id is not None:
-        stmt = stmt.where(I.config_id == config_id)
-    with db.read() as session:
-        rows = list(session.scalars(stmt))
-        session.expunge_all()
-    return rows
+    return list_incidents(db, config_id=config_id, limit=None)[::-1]
 
 
 def list_incidents(
-    db: Database, *, config_id: str | None = None, state: str = "open", limit: int = 100
+    db: Database, *, config_id: str | None = None, state: str = "open", limit: int | None = 100
 ) -> list[AlertIncidentRow]:
     """Incidents newest first: ``open``, ``resolved`` or ``all``; of one config if given."""
     stmt = select(I).order_by(I.id.desc()).limit(limit)

@@ -16,7 +16,7 @@ from grove_jobs.domain.database import close_databases
 from grove_jobs.domain.tables import DocumentRow, NotificationRow
 from grove_jobs.handlers.orphan_cleanup import UnknownEntityType, run
 from grove_jobs.schema.parameters import OrphanCleanupParameters
-from tests.factories import create, synthetic_config
+from tests.factories import create, past_execution, synthetic_config
 from tests.integration.test_jobs_support import add_documents, add_signals, make_context
 
 ALL = ["executions", "documents", "notifications"]
@@ -35,31 +35,7 @@ def _params(entity_types=ALL, dry_run: bool = False, days: int = 30) -> OrphanCl
 
 
 def _execution(db: Database, config_id: str, status: str, ago: timedelta, logs: int = 0) -> int:
-    at = utcnow() - ago
-    finished = status not in ("queued", "running", "retrying")
-    with db.write() as session:
-        execution_id = session.execute(
-            insert(JobExecutionRow)
-            .values(
-                config_id=config_id,
-                trigger="schedule",
-                status=status,
-                attempt=1,
-                max_attempts=1,
-                queued_at=at,
-                run_after=at,
-                started_at=at,
-                completed_at=at if finished else None,
-            )
-            .returning(JobExecutionRow.id)
-        ).scalar_one()
-        for n in range(logs):
-            session.add(
-                ExecutionLogRow(
-                    execution_id=execution_id, attempt=1, at=at, level="info", message=f"{n}"
-                )
-            )
-    return execution_id
+    return past_execution(db, config_id, status, utcnow() - ago, logs=logs)
 
 
 def _days(n: int) -> timedelta:

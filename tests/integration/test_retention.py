@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from grove_jobs.db.tables import ExecutionLogRow, JobExecutionRow
 from grove_jobs.engine.prune import prune
-from tests.factories import create, synthetic_config
+from tests.factories import create, past_execution, synthetic_config
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -21,35 +21,10 @@ def _config(db, config_id, keep_last=1000, keep_days=90):
 
 def _runs(db, config_id, ages_days, status="success"):
     """Insert executions queued ``age`` days before NOW, oldest first; returns their ids."""
-    ids = []
-    with db.write() as session:
-        for age in sorted(ages_days, reverse=True):
-            when = NOW - timedelta(days=age)
-            ids.append(
-                session.execute(
-                    insert(JobExecutionRow)
-                    .values(
-                        config_id=config_id,
-                        trigger="schedule",
-                        status=status,
-                        attempt=1,
-                        max_attempts=1,
-                        scheduled_for=when,
-                        queued_at=when,
-                        run_after=when,
-                        started_at=when,
-                        completed_at=when,
-                        items_processed=0,
-                        items_failed=0,
-                        cancel_requested=False,
-                    )
-                    .returning(JobExecutionRow.id)
-                ).scalar_one()
-            )
-            session.add(
-                ExecutionLogRow(execution_id=ids[-1], attempt=1, at=when, level="info", message="x")
-            )
-    return ids
+    return [
+        past_execution(db, config_id, status, NOW - timedelta(days=age), logs=1, scheduled=True)
+        for age in sorted(ages_days, reverse=True)
+    ]
 
 
 def _left(db, config_id):
