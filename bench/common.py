@@ -50,9 +50,9 @@ def fresh_postgres(*, keep: bool = False) -> Iterator[Database]:
         admin.dispose()
 
 
-@contextmanager
-def sidecar(url: str, **env: str) -> Iterator[subprocess.Popen]:
-    """A real ``grove-jobs scheduler``; yields once it has started."""
+def start_scheduler(url: str, env: dict[str, str], out=subprocess.DEVNULL) -> subprocess.Popen:
+    """``grove-jobs scheduler`` on ``url`` in its own process group (so that killing the group
+    takes its workers too), with ``env`` over the bench defaults and its output to ``out``."""
     environment = {
         **os.environ,
         "GROVE_DATABASE_URL": url,
@@ -60,23 +60,36 @@ def sidecar(url: str, **env: str) -> Iterator[subprocess.Popen]:
         "GROVE_LOG_LEVEL": "WARNING",
         **env,
     }
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "grove_jobs.cli", "scheduler"],
         cwd=ROOT,
         env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT if out is not subprocess.DEVNULL else subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def stop_scheduler(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGTERM (it hands its runs back), then SIGKILL the group if it does not exit."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextmanager
+def sidecar(url: str, **env: str) -> Iterator[subprocess.Popen]:
+    """A real ``grove-jobs scheduler``; yields once it has started."""
+    process = start_scheduler(url, env)
     try:
         time.sleep(2.0)  # workers started; the benchmarks measure from their own instants
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_scheduler(process)
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -16,7 +16,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text, update
 
-from bench.common import ROOT, fresh_postgres
+from bench.common import fresh_postgres, start_scheduler, stop_scheduler
 from bench.soak_check import ConfigSpec, ExecRow, LogRow, check
 from grove_jobs import services
 from grove_jobs.alerts.tables import AlertIncidentRow
@@ -43,8 +42,6 @@ from tests.factories import synthetic_config
 
 SIDECAR_LEASE = 6  # seconds: a killed sidecar's runs are rescued this soon
 SIDECAR_ENV = {
-    "GROVE_API_ENABLED": "false",
-    "GROVE_LOG_LEVEL": "WARNING",
     "GROVE_TICK_INTERVAL_SECONDS": "1",
     "GROVE_HEARTBEAT_INTERVAL_SECONDS": "1",
     "GROVE_LEASE_SECONDS": str(SIDECAR_LEASE),
@@ -68,17 +65,9 @@ class Sidecar:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        env = {**os.environ, **SIDECAR_ENV, "GROVE_DATABASE_URL": self.url}
-        env["GROVE_WORKERS"] = str(self.workers)
-        with self.log.open("a") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "grove_jobs.cli", "scheduler"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        with self.log.open("a") as out:  # the child keeps its own copy of the descriptor
+            env = {**SIDECAR_ENV, "GROVE_WORKERS": str(self.workers)}
+            self.process = start_scheduler(self.url, env, out)
 
     def wait_registered(self, db: Database, timeout: float = 120.0) -> None:
         """Block until this sidecar has registered its node (its worker pool is up)."""
@@ -103,13 +92,8 @@ class Sidecar:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process is not None:
+            stop_scheduler(self.process)
 
 
 def synthetic_configs(count: int, rng: random.Random) -> list[dict]:
