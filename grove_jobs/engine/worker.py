@@ -13,6 +13,7 @@ import logging
 import signal
 import time
 import traceback
+import warnings
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event
@@ -26,6 +27,17 @@ from grove_jobs.schema.parameters import PARAMETER_MODELS
 from grove_jobs.settings import Settings, load_settings
 
 MAX_ERROR_CHARS = 4000
+
+# Each new worker runs the sidecar's main module again (multiprocessing's preparation of a
+# child). The fork server has imported it already so that this is cheap (see
+# scheduler.pool.forkserver_preload), which runpy reports in every worker under
+# ``python -m grove_jobs.cli``; running it again is intended. This module is imported by the
+# fork server before it forks, so the filter reaches the workers.
+warnings.filterwarnings(
+    "ignore",
+    message=r"'grove_jobs\.cli' found in sys\.modules after import of package",
+    category=RuntimeWarning,
+)
 
 
 def worker_main(conn: Connection, cancel: Event, database_url: str | None) -> None:

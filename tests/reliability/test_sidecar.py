@@ -62,13 +62,15 @@ def test_run_now_runs_and_records_everything(db, start_sidecar):
 def test_hang_is_stopped_at_its_timeout_and_the_slot_is_reused(db, start_sidecar):
     create(db, synthetic_config("hang", hang=True, timeout=2))
     create(db, synthetic_config("after", items=1))
-    start_sidecar(GROVE_WORKERS="1")
+    sidecar = start_sidecar(GROVE_WORKERS="1")
     hung = run_now(db, "hang", requested_by="test")
     done = wait_for(db, hung.id, TERMINAL, timeout=15)
     assert done.status == "timed_out"
     assert 1.9 <= done.duration_seconds <= 4.0
     follow_up = run_now(db, "after", requested_by="test")
     assert wait_for(db, follow_up.id, TERMINAL, timeout=15).status == "success"
+    # The replacement worker started quietly (it re-runs the main module by design).
+    assert "Warning" not in sidecar.output()
 
 
 @pytest.mark.parametrize("hang", [False, True], ids=["cooperative", "ignores-cancel"])
