@@ -33,8 +33,8 @@ from grove_jobs.clock import utcnow
 from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
+from grove_jobs.jobs.discovery import discover
 from grove_jobs.schema.job_config import default_job_config_payload
-from grove_jobs.schema.parameters import JOB_TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
@@ -48,11 +48,23 @@ CRONS = ("0 2 * * *", "*/5 * * * *", "15 * * * *", "0 8 * * 1-5", "30 3 * * 0")
 ZONES = ("UTC", "America/Los_Angeles", "Europe/Berlin", "Asia/Tokyo")
 
 
+# The six types of the original design, so figures compare across versions.
+DEMO_TYPES = (
+    "advancement-batch",
+    "signal-aggregation",
+    "notification-digest",
+    "orphan-cleanup",
+    "health-check",
+    "synthetic",
+)
+
+
 def _configs(now) -> list[dict[str, Any]]:
+    discover()
     rows = []
     for n in range(CONFIGS):
         config_id = HEAVY if n == 0 else f"bench-{n:04d}"
-        job_type = JOB_TYPES[n % len(JOB_TYPES)]
+        job_type = DEMO_TYPES[n % len(DEMO_TYPES)]
         payload = default_job_config_payload(job_type).to_json_dict()
         enabled = n % 3 != 0
         schedule = payload["schedule"]

@@ -5,7 +5,7 @@ The data is plain GroveObject JSON so it doubles as documentation of the format.
 it with apply semantics (upsert by id), so running it again creates nothing and records no
 revision. Beside the job configs it stores four advancement rules (``demo_rules``, a second
 object type through the same services) and the content they act on: about 200 documents and
-some thousands of signal events (``grove_jobs.domain.demo_content``), added once.
+some thousands of signal events (``grove_jobs.contrib.content.demo_content``), added once.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from grove_jobs.clock import utcnow
+from grove_jobs.contrib.content.demo_content import KNOWLEDGE_BASE, seed_content
 from grove_jobs.db.engine import Database
-from grove_jobs.domain.demo_content import KNOWLEDGE_BASE, seed_content
 from grove_jobs.services import ApplyChange, Source, apply_objects, parse_objects
 
 # The original design's mock config, exactly as written there.

@@ -88,3 +88,8 @@ class PermissionDenied(GroveError):
         self.who = who
         self.needed = needed
         super().__init__(f"{who} lacks {needed!r}")
+
+
+class PermanentError(GroveError):
+    """Raised by a handler when retrying cannot help (bad input, a missing resource): the run
+    ends ``failed`` on this attempt, whatever attempts its retry policy has left."""

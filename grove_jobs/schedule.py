@@ -358,6 +358,25 @@ def fires_between(
     return result
 
 
+def previous_fire(expression: str, timezone: str, before: datetime) -> datetime | None:
+    """The last fire instant strictly before `before` (UTC), or None within five years.
+
+    Looks back through growing windows, so a frequent schedule costs a few dozen fire times
+    and a yearly one a handful of windows."""
+    end = _utc_instant(before, "before") - timedelta(microseconds=1)
+    window = timedelta(hours=1)
+    while window <= timedelta(days=366 * 5) * 8:
+        try:
+            start = end - window
+        except OverflowError:  # before year 1: nothing fired
+            return None
+        fires = fires_between(expression, timezone, start, end)
+        if fires:
+            return fires[-1]
+        window *= 8
+    return None
+
+
 def preview(expression: str, timezone: str, after: datetime, count: int = 5) -> list[FireTime]:
     """Upcoming fires with local times, flagging those whose UTC offset changed."""
     zone = _zone(timezone)

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     trusted_user_header: str | None = None  # e.g. X-Forwarded-Email, only behind a proxy
     local_user: str = "local@grove.invalid"
 
+    # Job types
+    job_modules: str = ""  # GROVE_JOB_MODULES: comma-separated modules that register job types
+    commands_file: Path | None = None  # the commands a ``command`` job may run (YAML)
+
     log_level: str = "INFO"
 
     @property

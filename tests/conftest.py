@@ -42,7 +42,11 @@ from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import Base
 from grove_jobs.demo import MOCK_HEALTH_CHECK
+from grove_jobs.jobs.discovery import discover
 from grove_jobs.settings import normalize_database_url
+
+# Every process discovers its job types once at start; so does the test session.
+discover()
 
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -18,8 +18,8 @@ from dashboard.display import duration_text, local_time, safe
 from dashboard.nav import CONSOLE
 from grove_jobs.db.records import ConfigRecord
 from grove_jobs.exceptions import GroveError, ValidationFailed
+from grove_jobs.jobs.registry import find_job_type
 from grove_jobs.schema.job_config import JobConfigPayload
-from grove_jobs.schema.parameters import PARAMETER_MODELS
 
 _OVERRIDE_ERRORS = "_override_errors"
 _OPEN = "_open_dialog"
@@ -112,12 +112,16 @@ def overrides_dialog(config_id: str) -> None:
     if not isinstance(payload, JobConfigPayload):
         st.error("This object cannot be run.")
         return
-    current = payload.parameters.to_json_dict()
+    kind = find_job_type(payload.job_type)
+    if kind is None:
+        st.error(safe(f"Job type {payload.job_type!r} is not installed here."))
+        return
+    current = payload.parameters_json()
     ns = f"ov:{record.id}:v{record.version}"
     errors: dict[str, list[str]] = st.session_state.get(_OVERRIDE_ERRORS, {}).get(ns, {})
     form = Form(ns, errors=errors)
     st.caption(safe(f"Parameters for this run of {title} only; the saved config is unchanged."))
-    edited = model_form(form, PARAMETER_MODELS[payload.job_type], current, "parameters", columns=2)
+    edited = model_form(form, kind.parameters, current, "parameters", columns=2)
     overrides = {k: v for k, v in edited.items() if k != "jobType" and current.get(k) != v}
     for path, message in form.unclaimed():
         st.error(safe(f"{path}: {message}"))

@@ -30,10 +30,10 @@ from grove_jobs.clock import utcnow
 from grove_jobs.db.records import ConfigRecord
 from grove_jobs.engine.retry import delays
 from grove_jobs.exceptions import FieldError, GroveError, ValidationFailed, VersionConflict
+from grove_jobs.jobs.registry import UnknownJobType, find_job_type
 from grove_jobs.schema.grove_object import GroveObject, parse_grove_object
 from grove_jobs.schema.job_config import Alerts, Limits, Retention, RetryPolicy
 from grove_jobs.schema.meta import GroveMeta
-from grove_jobs.schema.parameters import PARAMETER_MODELS
 from grove_jobs.schema.registry import get_type
 
 STATE = "_editors"
@@ -123,10 +123,19 @@ def render_configuration(record: ConfigRecord, allowed: Allowed) -> None:
         )
     base = copy.deepcopy(state.base)
     experience = get_type(record.type)
+    job_type = base["payload"].get("jobType") if "schedule" in base["payload"] else None
+    if job_type is not None and find_job_type(job_type) is None:
+        # Nothing here can validate its parameters: show it as stored, refuse to edit it.
+        st.error(
+            safe(f"Editing is refused: {UnknownJobType(job_type)}."),
+            icon=":material/extension_off:",
+        )
+        st.json(base["payload"], expanded=False)
+        return
     left, right = st.columns(2, gap="large")
     with left:
         meta, display_name = _identity(form, record, base)
-    if "schedule" in base["payload"] and base["payload"].get("jobType") in PARAMETER_MODELS:
+    if job_type is not None:
         payload = dict(base["payload"])
         payload["displayName"] = display_name
         with left, st.container(border=True):
@@ -136,10 +145,12 @@ def render_configuration(record: ConfigRecord, allowed: Allowed) -> None:
             payload.update(_job_sections(form, base["payload"]))
         with right, st.container(border=True):
             section("Parameters")
-            st.caption(safe(f"For job type {payload['jobType']}."))
-            model = PARAMETER_MODELS[payload["jobType"]]
+            kind = find_job_type(job_type)
+            st.caption(safe(f"For job type {kind.title} ({job_type})."))
+            parameters = dict(base["payload"].get("parameters") or {})
+            parameters.pop("jobType", None)
             payload["parameters"] = model_form(
-                form, model, base["payload"].get("parameters"), "payload.parameters", columns=2
+                form, kind.parameters, parameters, "payload.parameters", columns=2
             )
     else:
         with right, st.container(border=True):

@@ -1,10 +1,11 @@
 """Forms generated from pydantic models: one widget per field, keyed by the field's JSON path.
 
-The widget for a field follows its type: ``Literal`` -> selectbox, ``list[Literal]`` ->
-multiselect, ``list[str]`` -> one value per line, ``bool`` -> toggle, ``int``/``float`` ->
-number input (bounded by the field's constraints), ``str`` -> text input, a nested model -> its
-own fields. That is enough for any payload model, so a newly registered type gets an editor
-without dashboard changes.
+The widget for a field follows its type: ``Literal`` or ``Enum`` -> selectbox, a list of
+those -> multiselect, ``list[str]`` -> one value per line, ``bool`` -> toggle,
+``int``/``float`` -> number input (bounded by the field's constraints), ``str`` -> text input,
+a nested model -> its own fields, anything else -> JSON text, validated like the rest. That is
+enough for any payload model or a team's parameter model, so a newly registered type gets an
+editor without dashboard changes.
 
 Labels come from model field names (code, not data), so they go to widgets as they are; values
 are shown by widgets, which never interpret them.
@@ -21,6 +22,7 @@ import json
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import streamlit as st
@@ -167,6 +169,8 @@ def model_form(
         default = None if info.is_required() else info.get_default(call_default_factory=True)
         if isinstance(default, BaseModel):
             default = default.model_dump(mode="json", by_alias=True)
+        elif isinstance(default, Enum):
+            default = default.value
         raw = current.get(alias, default)
         label = (labels or {}).get(alias) or humanize_key(alias)
         container = slots[index % columns] if slots else st.container()
@@ -229,13 +233,23 @@ def _widget(form: Form, path: str, initial: Any, make: Callable[[str], Any]) -> 
     return result
 
 
+def choices(annotation: Any) -> list[Any] | None:
+    """The JSON values a ``Literal`` or ``Enum`` field allows, else None."""
+    if get_origin(annotation) is Literal:
+        return list(get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return [member.value for member in annotation]
+    return None
+
+
 def _scalar_or_list(
     form: Form, path: str, shape: Shape, value: Any, label: str, help_text: str | None
 ) -> Any:
     base, bounds = shape.base, shape.bounds
     disabled = form.disabled
-    if get_origin(base) is Literal:
-        options: list[Any] = list(get_args(base))
+    if (allowed := choices(base)) is not None:
+        options: list[Any] = allowed
+        value = value.value if isinstance(value, Enum) else value
         if shape.optional:
             options = [None, *options]
         initial = value if value in options else options[0]
@@ -340,8 +354,8 @@ def _list(
     (item,) = get_args(shape.base) or (Any,)
     item_shape = shape_of(item)
     current = list(value) if isinstance(value, list) else []
-    if get_origin(item_shape.base) is Literal:
-        options = list(get_args(item_shape.base))
+    if (options := choices(item_shape.base)) is not None:
+        current = [v.value if isinstance(v, Enum) else v for v in current]
         initial = [v for v in current if v in options]
         result = _widget(
             form,

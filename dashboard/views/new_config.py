@@ -1,4 +1,5 @@
-"""New config: any registered type, from the registry's default payload."""
+"""New config: any registered type, from the registry's default payload; a job config also
+gets its job type's parameter form, so types with required parameters can be created."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import streamlit as st
 from pydantic import ValidationError
 
 from dashboard import actions, permissions
-from dashboard.components.fields import field_key_class
+from dashboard.components.fields import Form, field_key_class, model_form
 from dashboard.display import describe, safe
 from dashboard.nav import CONFIG_PARAM, INSPECTOR
 from grove_jobs.exceptions import AlreadyExists, FieldError, ValidationFailed
+from grove_jobs.jobs.registry import get_job_type, job_type_names
 from grove_jobs.schema.grove_object import parse_grove_object, pydantic_errors
-from grove_jobs.schema.parameters import JOB_TYPES
+from grove_jobs.schema.job_config import default_job_config_json
 from grove_jobs.schema.registry import get_type, registered_types
 from grove_jobs.services import new_object
 
@@ -40,8 +42,14 @@ def render() -> None:
         experience = get_type(type_name)
         st.caption(safe(experience.description))
         defaults: dict[str, str] = {}
+        parameters = None
         if experience.schedulable:
-            defaults["job_type"] = st.selectbox("Job type", JOB_TYPES, key="new.job_type")
+            defaults["job_type"] = st.selectbox(
+                "Job type",
+                job_type_names(),
+                format_func=lambda name: f"{get_job_type(name).title} ({name})",
+                key="new.job_type",
+            )
         with st.container(key=field_key_class("meta.id")):
             config_id = st.text_input(
                 "ID",
@@ -54,11 +62,29 @@ def render() -> None:
         with st.container(key=field_key_class("meta.title")):
             title = st.text_input("Title", key="new.title")
             _errors(errors, "meta.title")
-        for path in [p for p in errors if p not in ("meta.id", "meta.title")]:
+        if experience.schedulable:
+            parameters = _parameters_form(defaults["job_type"], errors)
+        shown = ("meta.id", "meta.title")
+        for path in [
+            p for p in errors if p not in shown and not p.startswith("payload.parameters")
+        ]:
             _errors(errors, path, prefix=f"{path}: ")
         _preview(type_name, defaults)
         if st.button("Create", type="primary", icon=":material/add_circle:", key="new.create"):
-            _create(type_name, (config_id or "").strip(), (title or "").strip(), defaults)
+            _create(
+                type_name, (config_id or "").strip(), (title or "").strip(), defaults, parameters
+            )
+
+
+def _parameters_form(job_type: str, errors: dict[str, list[str]]) -> dict:
+    """The job type's parameters, starting from its defaults; errors show at their fields."""
+    kind = get_job_type(job_type)
+    if kind.description:
+        st.caption(safe(kind.description))
+    st.markdown("**Parameters**")
+    form = Form(f"new:{job_type}", errors=errors)
+    initial = default_job_config_json(job_type)["parameters"]
+    return model_form(form, kind.parameters, initial, "payload.parameters", columns=2)
 
 
 def _errors(errors: dict[str, list[str]], path: str, prefix: str = "") -> None:
@@ -81,10 +107,19 @@ def _preview(type_name: str, defaults: dict[str, str]) -> None:
         )
 
 
-def _create(type_name: str, config_id: str, title: str, defaults: dict[str, str]) -> None:
+def _create(
+    type_name: str, config_id: str, title: str, defaults: dict[str, str], parameters: dict | None
+) -> None:
     try:
-        obj = new_object(type_name, config_id or "-", title=title or None, **defaults)
-        document = obj.to_json_dict()
+        if parameters is None:
+            document = new_object(type_name, config_id or "-", title=title or None, **defaults)
+            document = document.to_json_dict()
+        else:
+            experience = get_type(type_name)
+            meta = {"id": config_id or "-", "type": type_name, "icon": experience.emoji}
+            meta |= {"color": experience.color, **({"title": title} if title else {})}
+            payload = {**default_job_config_json(defaults["job_type"]), "parameters": parameters}
+            document = {"meta": meta, "payload": payload}
         if title and "displayName" in document["payload"]:
             document["payload"]["displayName"] = title[:120]
         obj = parse_grove_object(document)

@@ -25,7 +25,7 @@ from tenacity import (
 from grove_jobs.alerts.store import Message, mark_sent
 from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
-from grove_jobs.handlers.notification_digest import send_mail
+from grove_jobs.notifications.mail import send_mail
 from grove_jobs.settings import Settings
 
 log = logging.getLogger("grove_jobs.alerts")

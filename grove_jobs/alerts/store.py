@@ -20,7 +20,7 @@ from grove_jobs.alerts.rules import ConfigState, Finding, OpenIncident, Run
 from grove_jobs.alerts.tables import OPEN_SQL, AlertIncidentRow
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
-from grove_jobs.domain.tables import NotificationRow
+from grove_jobs.notifications.tables import NotificationRow
 from grove_jobs.schema.job_config import Alerts
 
 E = JobExecutionRow

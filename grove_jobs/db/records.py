@@ -59,7 +59,7 @@ def config_record(row: JobConfigRow) -> ConfigRecord:
     """Map a job_configs row; the stored JSON was validated on write, so this re-parse is the
     guard that catches rows edited behind our back."""
     meta = {**row.meta, "createdAt": _iso(row.created_at), "updatedAt": _iso(row.updated_at)}
-    obj = parse_grove_object({"meta": meta, "payload": row.payload})
+    obj = parse_grove_object({"meta": meta, "payload": row.payload}, stored=True)
     return ConfigRecord(
         object=obj,
         version=row.version,

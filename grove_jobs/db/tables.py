@@ -165,4 +165,5 @@ class SchedulerNodeRow(Base):
 # see one metadata); imported last because they import Base from here.
 import grove_jobs.auth.tables  # noqa: E402, F401  (API tokens and dashboard roles)
 from grove_jobs.alerts import tables as _alert_tables  # noqa: E402, F401
-from grove_jobs.domain import tables as _domain_tables  # noqa: E402, F401
+from grove_jobs.contrib.content import tables as _content_tables  # noqa: E402, F401
+from grove_jobs.notifications import tables as _outbox_tables  # noqa: E402, F401

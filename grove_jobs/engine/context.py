@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any, Literal, NamedTuple
 
 from grove_jobs.exceptions import GroveError
 
@@ -45,9 +46,23 @@ class JobLog:
         self._emit("error", message)
 
 
+class Interval(NamedTuple):
+    """The span a run covers: from the cron fire before ``scheduled_for`` to it."""
+
+    start: datetime | None
+    end: datetime
+
+
 @dataclass
 class JobContext:
-    """Per-run context. ``deadline`` is a ``time.monotonic()`` value."""
+    """Per-run context. ``deadline`` is a ``time.monotonic()`` value.
+
+    ``scheduled_for`` is the run's logical time (aware UTC): the tick it was created for
+    (scheduled, misfire and backfill runs, and retries of them), else the time it was
+    requested. ``interval`` ends there and starts at the cron fire before it (None when the
+    schedule never fired before), so a job that processes "yesterday" processes the day of
+    its tick even when it runs late or is re-run.
+    """
 
     execution_id: int
     config_id: str
@@ -59,6 +74,9 @@ class JobContext:
     is_cancelled: Callable[[], bool]
     database_url: str | None = None
     settings: Any = None
+    scheduled_for: datetime | None = None
+    interval: Interval | None = None
+    trigger: str = "manual"
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Report items done (and the total when known); the sidecar throttles the writes."""

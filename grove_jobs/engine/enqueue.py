@@ -15,10 +15,10 @@ from grove_jobs.db.engine import Database
 from grove_jobs.db.records import config_record, execution_record
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
 from grove_jobs.exceptions import FieldError, InvalidTransition, NotFound, ValidationFailed
+from grove_jobs.jobs.registry import UnknownJobType, find_job_type
 from grove_jobs.schema.execution import Execution, ExecutionStatus, Trigger
 from grove_jobs.schema.grove_object import nul_errors, pydantic_errors
-from grove_jobs.schema.job_config import JobConfigPayload
-from grove_jobs.schema.parameters import PARAMETER_MODELS
+from grove_jobs.schema.job_config import JobConfigPayload, untagged_parameters
 
 _EXECUTIONS = JobExecutionRow.__table__
 
@@ -31,9 +31,14 @@ def validate_overrides(payload: JobConfigPayload, overrides: dict[str, Any] | No
         raise ValidationFailed(found)
     if "jobType" in overrides and overrides["jobType"] != payload.job_type:
         raise ValidationFailed([FieldError("parameters.jobType", "cannot be overridden")])
-    merged = {**payload.parameters.to_json_dict(), **overrides}
+    kind = find_job_type(payload.job_type)
+    if kind is None:
+        raise ValidationFailed(
+            [FieldError("payload.jobType", str(UnknownJobType(payload.job_type)))]
+        )
+    merged = {**payload.parameters_json(), **untagged_parameters(payload.job_type, overrides)}
     try:
-        PARAMETER_MODELS[payload.job_type].model_validate(merged)
+        kind.parameters.model_validate(merged)
     except ValidationError as exc:
         raise ValidationFailed(pydantic_errors(exc, "parameters")) from exc
 

@@ -4,7 +4,8 @@ Handlers run in their own process so that a hung handler, or one that ignores ca
 can be stopped for real (the sidecar kills the process and starts a fresh one).
 Messages to the sidecar are tuples sent over a pipe:
 ``("log", eid, attempt, at_iso, level, message)``, ``("progress", eid, attempt, done, total)``,
-``("done", eid, attempt, status, items_processed, items_total, items_failed, result, error)``.
+``("done", eid, attempt, status, items_processed, items_total, items_failed, result, error,
+error_kind)``, where ``error_kind`` is ``"permanent"`` when retrying cannot help, else None.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from grove_jobs.engine.context import JobCancelled, JobContext, JobLog, JobResult
-from grove_jobs.handlers.registry import get_handler
-from grove_jobs.schema.parameters import PARAMETER_MODELS
+from grove_jobs import schedule
+from grove_jobs.engine.context import Interval, JobCancelled, JobContext, JobLog, JobResult
+from grove_jobs.exceptions import PermanentError
+from grove_jobs.jobs.discovery import discover
+from grove_jobs.jobs.registry import UnknownJobType, get_job_type
+from grove_jobs.schema.job_config import untagged_parameters
 from grove_jobs.settings import Settings, load_settings
 
 MAX_ERROR_CHARS = 4000
@@ -56,6 +60,8 @@ def worker_main(conn: Connection, cancel: Event, database_url: str | None) -> No
             return
         if settings is None:  # read once per worker process, from the sidecar's environment
             settings = load_settings()
+            # Usually a no-op: the fork server imported the job-type modules already.
+            discover()
         conn.send(execute(request, conn, cancel, database_url, settings))
 
 
@@ -79,6 +85,7 @@ def execute(
         last["done"], last["total"] = int(done), None if total is None else int(total)
         conn.send(("progress", eid, attempt, int(done), None if total is None else int(total)))
 
+    scheduled_for = _instant(request.get("scheduled_for"))
     ctx = JobContext(
         execution_id=eid,
         config_id=request["config_id"],
@@ -90,19 +97,44 @@ def execute(
         is_cancelled=cancel.is_set,
         database_url=database_url,
         settings=settings,
+        scheduled_for=scheduled_for,
+        interval=_interval(request, scheduled_for),
+        trigger=request.get("trigger") or "manual",
     )
+    permanent: tuple[type[BaseException], ...] = (PermanentError,)
     try:
-        params = PARAMETER_MODELS[request["job_type"]].model_validate(request["parameters"])
-        outcome = get_handler(request["job_type"])(params, ctx) or JobResult()
+        kind = get_job_type(request["job_type"])
+        permanent += kind.permanent
+        params = kind.parameters.model_validate(
+            untagged_parameters(request["job_type"], request["parameters"])
+        )
+        outcome = kind.handler(params, ctx) or JobResult()
     except JobCancelled as exc:
         emit("warn", f"stopped: {exc}")
-        return ("done", eid, attempt, exc.reason, last["done"], last["total"], 0, None, str(exc))
+        return (
+            "done",
+            eid,
+            attempt,
+            exc.reason,
+            last["done"],
+            last["total"],
+            0,
+            None,
+            str(exc),
+            None,
+        )
+    except UnknownJobType as exc:
+        return ("done", eid, attempt, "failed", 0, None, 0, None, str(exc), "permanent")
     except ValidationError as exc:
-        return ("done", eid, attempt, "failed", 0, None, 0, None, f"invalid parameters: {exc}")
+        error = f"invalid parameters: {exc}"
+        return ("done", eid, attempt, "failed", 0, None, 0, None, error, "permanent")
     except Exception as exc:  # a handler's failure is data: it becomes the run's error
         detail = "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
-        emit("error", f"{type(exc).__name__}: {exc}")
-        return ("done", eid, attempt, "failed", last["done"], last["total"], 0, None, detail)
+        error_kind = "permanent" if isinstance(exc, permanent) else None
+        label = "permanent error" if error_kind else type(exc).__name__
+        emit("error", f"{label}: {exc}")
+        done = last["done"], last["total"]
+        return ("done", eid, attempt, "failed", *done, 0, None, detail, error_kind)
     return (
         "done",
         eid,
@@ -113,4 +145,26 @@ def execute(
         outcome.items_failed,
         outcome.data or None,
         None,
+        None,
     )
+
+
+def _instant(value: str | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def _interval(request: dict[str, Any], scheduled_for: datetime | None) -> Interval | None:
+    """The cron fire before ``scheduled_for`` up to it (a config without a usable schedule,
+    or a schedule that never fired before, has no start)."""
+    if scheduled_for is None:
+        return None
+    cron, zone = request.get("cron_expression"), request.get("timezone")
+    start = None
+    if cron and zone:
+        try:
+            start = schedule.previous_fire(cron, zone, scheduled_for)
+        except ValueError:
+            start = None
+    return Interval(start, scheduled_for)

@@ -1,6 +1,5 @@
 """Pydantic schemas: GroveObject, job-config payloads, parameters, executions, the type registry."""
 
-from grove_jobs.schema import advancement_rule as _advancement_rule  # noqa: F401  (registers)
 from grove_jobs.schema import builtin_types as _builtin_types  # noqa: F401  (registers types)
 from grove_jobs.schema.grove_object import GroveObject, parse_grove_object, validate_payload
 from grove_jobs.schema.job_config import (
@@ -13,12 +12,9 @@ from grove_jobs.schema.job_config import (
     is_job_config_payload,
 )
 from grove_jobs.schema.meta import GroveMeta
-from grove_jobs.schema.parameters import JOB_TYPES, PARAMETER_MODELS
 from grove_jobs.schema.registry import ExperienceType, get_type, register_type, registered_types
 
 __all__ = [
-    "JOB_TYPES",
-    "PARAMETER_MODELS",
     "ExperienceType",
     "GroveMeta",
     "GroveObject",

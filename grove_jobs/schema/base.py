@@ -20,3 +20,10 @@ class CamelModel(BaseModel):
     def to_json_dict(self) -> dict:
         """The camelCase JSON form (what the API, CLI and database store)."""
         return self.model_dump(mode="json", by_alias=True)
+
+
+def unique_items(values: list | None) -> list | None:
+    """A field validator for lists whose items must not repeat."""
+    if values is not None and len(set(values)) != len(values):
+        raise ValueError("must not contain duplicates")
+    return values

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from grove_jobs.schema.job_config import JobConfigPayload, default_job_config_payload
-from grove_jobs.schema.parameters import JOB_TYPES
 from grove_jobs.schema.registry import (
     ExperienceType,
     FilterSpec,
@@ -35,7 +34,7 @@ JOB_CONFIG = register_type(
             "payload.jobType",
         ),
         filters=(
-            FilterSpec("jobType", "Job type", "payload.jobType", JOB_TYPES),
+            FilterSpec("jobType", "Job type", "payload.jobType"),
             FilterSpec("enabled", "Enabled", "payload.schedule.isEnabled", ("true", "false")),
         ),
         sort_options=(

@@ -9,7 +9,6 @@ from pydantic import BaseModel, SerializeAsAny, ValidationError
 from grove_jobs.exceptions import FieldError, ValidationFailed
 from grove_jobs.schema.base import CamelModel
 from grove_jobs.schema.meta import MANAGED_META_FIELDS, GroveMeta
-from grove_jobs.schema.parameters import JOB_TYPES
 from grove_jobs.schema.registry import get_type
 
 
@@ -40,10 +39,6 @@ def pydantic_errors(exc: ValidationError, prefix: str = "", source: str | None =
     errors = []
     for err in exc.errors(include_url=False):
         loc = [str(part) for part in err["loc"]]
-        # A discriminated union puts its tag into the location (parameters.health-check.checks);
-        # users think of the field, not the union arm.
-        if len(loc) >= 2 and loc[0] == "parameters" and loc[1] in JOB_TYPES:
-            del loc[1]
         path = ".".join(filter(None, [prefix, *loc]))
         message = err["msg"]
         if err["type"] == "extra_forbidden":
@@ -77,8 +72,14 @@ def nul_errors(data: Any, path: str = "", source: str | None = None) -> list[Fie
     return []
 
 
-def parse_grove_object(data: Any, *, source: str | None = None) -> GroveObject:
-    """Validate raw JSON into a GroveObject; raises ValidationFailed listing every error."""
+def parse_grove_object(
+    data: Any, *, source: str | None = None, stored: bool = False
+) -> GroveObject:
+    """Validate raw JSON into a GroveObject; raises ValidationFailed listing every error.
+
+    ``stored`` reads a row that was validated when it was written: a job config whose job type
+    is not installed in this process is then accepted as it is (listed, exported, refused for
+    edits and runs), instead of failing the whole read."""
     if not isinstance(data, dict):
         raise ValidationFailed([FieldError("", "expected an object with meta and payload", source)])
     if found := nul_errors(data, source=source):
@@ -110,7 +111,9 @@ def parse_grove_object(data: Any, *, source: str | None = None) -> GroveObject:
             errors.append(FieldError("payload", "Field required", source))
         else:
             try:
-                payload = payload_model.model_validate(data["payload"])
+                payload = payload_model.model_validate(
+                    data["payload"], context={"stored": True} if stored else None
+                )
             except ValidationError as exc:
                 errors.extend(pydantic_errors(exc, "payload", source))
     if errors or meta is None or payload is None:

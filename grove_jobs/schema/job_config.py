@@ -6,19 +6,23 @@ is almost certainly a typo, and rejecting it beats discovering it at 2am.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from grove_jobs import schedule as cron
+from grove_jobs.jobs.registry import UnknownJobType, find_job_type, get_job_type
 from grove_jobs.schema.base import CamelModel
-from grove_jobs.schema.parameters import (
-    JOB_TYPES,
-    PARAMETER_MODELS,
-    AdvancementBatchParameters,
-    JobParameters,
-)
 
 MAX_ATTEMPTS = 25
 MAX_DELAY_SECONDS = 7 * 24 * 3600
@@ -103,59 +107,90 @@ class Alerts(CamelModel):
 
 
 class JobConfigPayload(CamelModel):
-    """The editable part of a job configuration."""
+    """The editable part of a job configuration.
 
-    job_type: str
+    ``parameters`` holds an instance of the job type's own parameter model (see
+    :mod:`grove_jobs.jobs`). A stored config whose type is not installed in this process is
+    read with ``context={"stored": True}`` and keeps its parameters as a plain dict, so it can
+    be listed and exported but never validated for a write.
+    """
+
+    job_type: str = Field(min_length=1, max_length=64)
     display_name: str = Field(min_length=1, max_length=120)
     schedule: ScheduleSpec
     retry: RetryPolicy = RetryPolicy()
     limits: Limits = Limits()
     retention: Retention = Retention()
     alerts: Alerts = Alerts()
-    parameters: JobParameters
+    parameters: Any = None
 
     @field_validator("job_type")
     @classmethod
-    def _known_job_type(cls, value: str) -> str:
-        if value not in JOB_TYPES:
-            raise ValueError(f"unknown job type {value!r}; expected one of {', '.join(JOB_TYPES)}")
+    def _installed_job_type(cls, value: str, info: ValidationInfo) -> str:
+        if find_job_type(value) is None and not _reading_stored(info):
+            raise ValueError(str(UnknownJobType(value)))
         return value
 
-    @model_validator(mode="before")
+    @field_validator("parameters")
     @classmethod
-    def _parameters_default_to_job_type(cls, data: object) -> object:
-        # Parameters may omit their jobType (or be left out entirely, meaning "all defaults"):
-        # the union's discriminator needs the tag, so it is taken from the payload's jobType.
-        if isinstance(data, dict):
-            job_type = data.get("jobType", data.get("job_type"))
-            params = data.get("parameters", {})
-            if (
-                isinstance(job_type, str)
-                and isinstance(params, dict)
-                and "jobType" not in params
-                and "job_type" not in params
-            ):
-                return {**data, "parameters": {**params, "jobType": job_type}}
+    def _parameters_of_job_type(cls, value: object, info: ValidationInfo) -> object:
+        job_type = info.data.get("job_type")
+        if job_type is None:  # jobType itself was invalid; its error says so
+            return value
+        kind = find_job_type(job_type)
+        if isinstance(value, BaseModel) and kind is not None and type(value) is kind.parameters:
+            return value
+        data = untagged_parameters(job_type, value)
+        if kind is None:
+            return data
+        return kind.parameters.model_validate(data)
+
+    @model_serializer(mode="wrap")
+    def _tag_parameters(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):
+        # Parameters are validated without their jobType (a team's model need not declare it)
+        # and written with it, so exported files say what they are and ``export | apply`` is
+        # a no-op.
+        data = handler(self)
+        params = data.get("parameters")
+        if isinstance(params, dict):
+            key = "jobType" if info.by_alias else "job_type"
+            data["parameters"] = {key: self.job_type, **params}
         return data
 
-    @field_validator("parameters", mode="before")
-    @classmethod
-    def _parameters_match_job_type(cls, value: object, info: ValidationInfo) -> object:
-        # Checked before the union validates: a mismatched tag would otherwise show up as
-        # "unknown field" errors against the other job type's parameter model.
-        job_type = info.data.get("job_type")
-        if isinstance(value, dict):
-            tag = value.get("jobType", value.get("job_type"))
-        else:
-            tag = getattr(value, "job_type", None)
-        if job_type is None or tag is None or tag == job_type:
-            return value
+    @property
+    def installed(self) -> bool:
+        """True when this process has the job type (and so validated the parameters)."""
+        return isinstance(self.parameters, BaseModel)
+
+    def parameters_json(self) -> dict[str, Any]:
+        """The parameters as stored JSON, without the ``jobType`` tag."""
+        if isinstance(self.parameters, BaseModel):
+            return self.parameters.model_dump(mode="json", by_alias=True)
+        return dict(self.parameters or {})
+
+
+def _reading_stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("stored"))
+
+
+def untagged_parameters(job_type: str, value: object) -> dict[str, Any]:
+    """Parameters without their optional ``jobType`` tag, which must match ``job_type``."""
+    if value is None:
+        return {}
+    if isinstance(value, BaseModel):
+        value = value.model_dump(by_alias=True)
+    if not isinstance(value, dict):
+        raise ValueError("parameters must be an object")
+    data = dict(value)
+    tag = data.pop("jobType", data.pop("job_type", job_type))
+    if tag != job_type:
         message = f"parameters.jobType {tag!r} does not match jobType {job_type!r}"
         # Raised as a nested ValidationError so the error is located at parameters.jobType.
         error = PydanticCustomError("job_type_mismatch", "{message}", {"message": message})
         raise ValidationError.from_exception_data(
-            "JobParameters", [InitErrorDetails(type=error, loc=("jobType",), input=tag)]
+            "parameters", [InitErrorDetails(type=error, loc=("jobType",), input=tag)]
         )
+    return data
 
 
 def is_job_config_payload(value: object) -> bool:
@@ -171,51 +206,53 @@ def is_job_config_payload(value: object) -> bool:
     return True
 
 
-_DEFAULT_NAMES = {
-    "advancement-batch": "Daily Advancement",
-    "signal-aggregation": "Signal Aggregation",
-    "notification-digest": "Notification Digest",
-    "orphan-cleanup": "Orphan Cleanup",
-    "health-check": "Health Check",
-    "synthetic": "Synthetic Job",
-}
-_DEFAULT_PARAMETERS: dict[str, dict] = {
-    "advancement-batch": {},
-    "signal-aggregation": {"periods": ["all_time", "last_30d", "last_7d"]},
-    "notification-digest": {"eventTypes": ["advancement", "failure"], "recipientIds": ["ops"]},
-    "orphan-cleanup": {"entityTypes": ["executions"], "orphanThresholdDays": 90},
-    "health-check": {"checks": ["database", "storage"], "alertThreshold": "error"},
-    "synthetic": {"items": 10},
-}
+def default_parameters(job_type: str) -> dict[str, Any]:
+    """A new config's parameters: the model's defaults updated with the type's ``defaults``.
+    Required fields without a default are left out (the form asks for them)."""
+    kind = get_job_type(job_type)
+    model = kind.parameters
+    defaults = {
+        name: spec.get_default(call_default_factory=True, validated_data={})
+        for name, spec in model.model_fields.items()
+        if not spec.is_required()
+    }
+    dumped = model.model_construct(**defaults).model_dump(
+        mode="json", by_alias=True, include=set(defaults), warnings=False
+    )
+    return {**dumped, **kind.defaults}
 
 
-def default_job_config_payload(job_type: str = "advancement-batch") -> JobConfigPayload:
-    """A sensible starting payload for ``job_type``; the generic default is the original one."""
-    if job_type not in PARAMETER_MODELS:
-        raise ValueError(f"unknown job type {job_type!r}")
-    parameters = PARAMETER_MODELS[job_type].model_validate(
-        {"jobType": job_type, **_DEFAULT_PARAMETERS[job_type]}
-    )
-    return JobConfigPayload(
-        job_type=job_type,
-        display_name=_DEFAULT_NAMES[job_type],
-        schedule=ScheduleSpec(
-            cron_expression="0 2 * * *", timezone="America/Los_Angeles", is_enabled=False
-        ),
-        retry=RetryPolicy(),
-        limits=Limits(),
-        parameters=parameters,
-    )
+def default_job_config_json(job_type: str) -> dict[str, Any]:
+    """A new config's payload as JSON, not validated (a type may have required parameters
+    that only the user can fill in)."""
+    kind = get_job_type(job_type)
+    return {
+        "jobType": job_type,
+        "displayName": kind.title[:120],
+        "schedule": {
+            "cronExpression": "0 2 * * *",
+            "timezone": "America/Los_Angeles",
+            "isEnabled": False,
+        },
+        "parameters": default_parameters(job_type),
+    }
+
+
+def default_job_config_payload(job_type: str = "synthetic") -> JobConfigPayload:
+    """A sensible starting payload for ``job_type``; ValidationError when the type has
+    required parameters without defaults."""
+    return JobConfigPayload.model_validate(default_job_config_json(job_type))
 
 
 __all__ = [
-    "AdvancementBatchParameters",
     "Alerts",
     "JobConfigPayload",
     "Limits",
     "Retention",
     "RetryPolicy",
     "ScheduleSpec",
+    "default_job_config_json",
     "default_job_config_payload",
     "is_job_config_payload",
+    "untagged_parameters",
 ]

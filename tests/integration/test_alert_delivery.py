@@ -13,7 +13,7 @@ from grove_jobs.alerts import rules, store
 from grove_jobs.alerts.delivery import WebhookError, deliver, post_webhook
 from grove_jobs.alerts.rules import Finding
 from grove_jobs.clock import utcnow
-from grove_jobs.domain.tables import NotificationRow
+from grove_jobs.notifications.tables import NotificationRow
 from grove_jobs.settings import Settings
 from tests.factories import create, synthetic_config
 from tests.webhook import Receiver, serve

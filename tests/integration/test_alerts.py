@@ -11,10 +11,10 @@ from grove_jobs.alerts.evaluate import evaluate_alerts
 from grove_jobs.alerts.rules import Finding
 from grove_jobs.alerts.tables import AlertIncidentRow
 from grove_jobs.db.tables import JobConfigRow
-from grove_jobs.domain.tables import NotificationRow
 from grove_jobs.engine import dispatch
 from grove_jobs.engine.dispatch import Outcome
 from grove_jobs.engine.enqueue import run_now
+from grove_jobs.notifications.tables import NotificationRow
 from tests.factories import create, synthetic_config
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -19,7 +19,7 @@ from grove_jobs.auth.tokens import create_token
 from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
 from grove_jobs.demo import seed
-from grove_jobs.handlers.registry import has_handler
+from grove_jobs.jobs.registry import find_job_type
 from grove_jobs.schema.execution import TERMINAL_STATUSES
 
 pytestmark = pytest.mark.slow
@@ -123,7 +123,7 @@ def test_trigger_through_a_running_sidecar(sidecar: tuple[str, Database, subproc
     )
     assert forbidden.status_code == 403
 
-    assert has_handler("health-check")
+    assert find_job_type("health-check") is not None
     done = _wait_terminal(base, reader, execution["id"])
     assert done["status"] == "success", done
     assert done["renderTree"]["children"][0]["props"]["phase"] == "complete"

@@ -26,7 +26,7 @@ from grove_jobs.cli import main
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ConfigRevisionRow
 from grove_jobs.demo import MOCK_HEALTH_CHECK, demo_objects
-from grove_jobs.schema import JOB_TYPES
+from grove_jobs.jobs.registry import job_type_names
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -285,7 +285,7 @@ def test_demo_seed_is_idempotent(db: Database) -> None:
     assert services.export_objects(db) == exported
 
     jobs = [o for o in exported if o["meta"]["type"] == "job-config"]
-    assert {o["payload"]["jobType"] for o in jobs} == set(JOB_TYPES)
+    assert {o["payload"]["jobType"] for o in jobs} == set(job_type_names()) - {"command"}
     mock = services.get_config(db, "mock-health-check").object.comparable()
     assert mock == services.parse_objects(MOCK_HEALTH_CHECK)[0].comparable()
     advancement = services.get_config(db, "daily-advancement").object.payload.schedule

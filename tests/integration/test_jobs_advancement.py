@@ -12,17 +12,17 @@ from sqlalchemy import select, update
 
 from grove_jobs import services
 from grove_jobs.clock import utcnow
+from grove_jobs.contrib.content.advancement_batch import AdvancementBatchParameters, run
+from grove_jobs.contrib.content.signals import Aggregate, store_aggregates
+from grove_jobs.contrib.content.tables import AdvancementEventRow, DocumentRow
 from grove_jobs.db.engine import Database
-from grove_jobs.domain.database import close_databases
-from grove_jobs.domain.signals import Aggregate, store_aggregates
-from grove_jobs.domain.tables import AdvancementEventRow, DocumentRow
 from grove_jobs.engine import dispatch
 from grove_jobs.engine.context import JobCancelled
 from grove_jobs.engine.enqueue import run_now
-from grove_jobs.handlers.advancement_batch import run
-from grove_jobs.handlers.registry import get_handler
+from grove_jobs.jobs.database import close_databases
+from grove_jobs.jobs.registry import get_job_type
 from grove_jobs.schema.grove_object import parse_grove_object
-from grove_jobs.schema.parameters import PARAMETER_MODELS, AdvancementBatchParameters
+from grove_jobs.schema.job_config import untagged_parameters
 from tests.integration.test_jobs_support import (
     add_documents,
     add_rules,
@@ -280,8 +280,11 @@ def _run_through_engine(db: Database, url: str, config_id: str):
         execution_id=claimed.execution_id,
         attempt=claimed.attempt,
     )
-    params = PARAMETER_MODELS[claimed.job_type].model_validate(claimed.parameters)
-    result = get_handler(claimed.job_type)(params, ctx)
+    kind = get_job_type(claimed.job_type)
+    params = kind.parameters.model_validate(
+        untagged_parameters(claimed.job_type, claimed.parameters)
+    )
+    result = kind.handler(params, ctx)
     outcome = dispatch.Outcome(
         claimed.execution_id,
         claimed.attempt,

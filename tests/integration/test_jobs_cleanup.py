@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from grove_jobs.clock import utcnow
+from grove_jobs.contrib.content.tables import DocumentRow
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobExecutionRow
-from grove_jobs.domain.database import close_databases
-from grove_jobs.domain.tables import DocumentRow, NotificationRow
-from grove_jobs.handlers.orphan_cleanup import UnknownEntityType, run
-from grove_jobs.schema.parameters import OrphanCleanupParameters
+from grove_jobs.jobs.builtin.orphan_cleanup import OrphanCleanupParameters, UnknownEntityType, run
+from grove_jobs.jobs.database import close_databases
+from grove_jobs.notifications.tables import NotificationRow
 from tests.factories import create, past_execution, synthetic_config
 from tests.integration.test_jobs_support import add_documents, add_signals, make_context
 

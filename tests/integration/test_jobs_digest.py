@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import insert, select
 
 from grove_jobs.clock import utcnow
+from grove_jobs.contrib.content.tables import AdvancementEventRow
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobExecutionRow
-from grove_jobs.domain.database import close_databases
-from grove_jobs.domain.tables import AdvancementEventRow, NotificationRow
-from grove_jobs.handlers.notification_digest import run
-from grove_jobs.schema.parameters import NotificationDigestParameters
+from grove_jobs.jobs.builtin.notification_digest import NotificationDigestParameters, run
+from grove_jobs.jobs.database import close_databases
+from grove_jobs.notifications.tables import NotificationRow
 from grove_jobs.settings import Settings
 from tests.factories import create, synthetic_config
 from tests.integration.test_jobs_support import add_documents, closed_port, make_context

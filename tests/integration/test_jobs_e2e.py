@@ -16,17 +16,17 @@ import pytest
 from sqlalchemy import func, select
 
 from grove_jobs import services
-from grove_jobs.db import migrate
-from grove_jobs.db.engine import Database
-from grove_jobs.db.tables import ConfigRevisionRow, JobConfigRow
-from grove_jobs.demo import seed
-from grove_jobs.domain.demo_content import generate
-from grove_jobs.domain.tables import (
+from grove_jobs.contrib.content.demo_content import generate
+from grove_jobs.contrib.content.tables import (
     AdvancementEventRow,
     DocumentRow,
     SignalAggregationRow,
     SignalEventRow,
 )
+from grove_jobs.db import migrate
+from grove_jobs.db.engine import Database
+from grove_jobs.db.tables import ConfigRevisionRow, JobConfigRow
+from grove_jobs.demo import seed
 from grove_jobs.engine.enqueue import run_now
 from grove_jobs.schema.execution import Execution
 from tests.integration.test_jobs_support import events, tiers

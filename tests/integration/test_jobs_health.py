@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 
 from grove_jobs.db.engine import Database
-from grove_jobs.domain.database import close_databases
-from grove_jobs.handlers import health_check
-from grove_jobs.handlers.health_check import HealthCheckFailed, api_url, run
-from grove_jobs.schema.parameters import HealthCheckParameters
+from grove_jobs.jobs.builtin import health_check
+from grove_jobs.jobs.builtin.health_check import (
+    HealthCheckFailed,
+    HealthCheckParameters,
+    api_url,
+    run,
+)
+from grove_jobs.jobs.database import close_databases
 from grove_jobs.settings import Settings
 from tests.integration.test_jobs_support import closed_port, make_context
 

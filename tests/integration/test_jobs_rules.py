@@ -14,11 +14,10 @@ from click.testing import CliRunner, Result
 
 from grove_jobs import services
 from grove_jobs.cli import main
+from grove_jobs.contrib.content.advancement_batch import AdvancementBatchParameters, run
 from grove_jobs.db.engine import Database
 from grove_jobs.demo import MOCK_HEALTH_CHECK
-from grove_jobs.domain.database import close_databases
-from grove_jobs.handlers.advancement_batch import run
-from grove_jobs.schema.parameters import AdvancementBatchParameters
+from grove_jobs.jobs.database import close_databases
 from tests.integration.test_jobs_support import (
     add_documents,
     make_context,

@@ -11,13 +11,12 @@ import pytest
 from sqlalchemy import bindparam, func, select, text
 
 from grove_jobs.clock import utcnow
+from grove_jobs.contrib.content.signal_aggregation import SignalAggregationParameters, run
+from grove_jobs.contrib.content.tables import SignalAggregationRow
 from grove_jobs.db.engine import Database
 from grove_jobs.db.types import UTCDateTime
-from grove_jobs.domain.database import close_databases
-from grove_jobs.domain.tables import SignalAggregationRow
 from grove_jobs.engine.context import JobCancelled
-from grove_jobs.handlers.signal_aggregation import run
-from grove_jobs.schema.parameters import SignalAggregationParameters
+from grove_jobs.jobs.database import close_databases
 from tests.integration.test_jobs_support import add_documents, add_signals, make_context
 
 PERIODS = ["all_time", "last_30d", "last_7d"]

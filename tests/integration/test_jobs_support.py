@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from grove_jobs import services
+from grove_jobs.contrib.content.signals import Aggregate, store_aggregates
+from grove_jobs.contrib.content.tables import AdvancementEventRow, DocumentRow, SignalEventRow
 from grove_jobs.db.engine import Database
-from grove_jobs.domain.signals import Aggregate, store_aggregates
-from grove_jobs.domain.tables import AdvancementEventRow, DocumentRow, SignalEventRow
 from grove_jobs.engine.context import JobContext, JobLog
 from grove_jobs.schema.grove_object import parse_grove_object
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from grove_jobs.domain.evaluator import (
+from grove_jobs.contrib.content.evaluator import (
     Rule,
     Signals,
     applicable_rules,
@@ -15,7 +15,7 @@ from grove_jobs.domain.evaluator import (
     order_rules,
     utility_to_score,
 )
-from grove_jobs.schema.advancement_rule import Criterion
+from grove_jobs.contrib.content.rules import Criterion
 
 
 def _criterion(signal: str, operator: str, threshold: float) -> Criterion:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from grove_jobs.contrib.content.rules import AdvancementRulePayload
 from grove_jobs.demo import demo_rules
 from grove_jobs.exceptions import ValidationFailed
 from grove_jobs.schema import get_type, parse_grove_object, registered_types
-from grove_jobs.schema.advancement_rule import AdvancementRulePayload
 from grove_jobs.schema.registry import json_path_get
 
 VALID: dict[str, Any] = {

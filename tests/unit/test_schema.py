@@ -14,8 +14,8 @@ from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
 from grove_jobs.demo import MOCK_HEALTH_CHECK, demo_objects
 from grove_jobs.exceptions import ValidationFailed
+from grove_jobs.jobs.registry import find_job_type, job_type_names
 from grove_jobs.schema import (
-    JOB_TYPES,
     GroveObject,
     JobConfigPayload,
     default_job_config_payload,
@@ -60,7 +60,7 @@ def test_optional_additions_have_defaults() -> None:
 
 
 def test_default_payload_is_the_original() -> None:
-    payload = default_job_config_payload()
+    payload = default_job_config_payload("advancement-batch")
     assert payload.job_type == "advancement-batch"
     assert payload.display_name == "Daily Advancement"
     assert payload.schedule.cron_expression == "0 2 * * *"
@@ -71,13 +71,16 @@ def test_default_payload_is_the_original() -> None:
     assert (retry.initial_delay_seconds, retry.max_delay_seconds) == (60, 900)
     limits = payload.limits
     assert (limits.batch_size, limits.timeout_seconds, limits.max_concurrent) == (100, 300, 1)
-    assert payload.parameters.job_type == "advancement-batch"
+    assert payload.job_type == "advancement-batch"
+    assert payload.to_json_dict()["parameters"]["jobType"] == "advancement-batch"
 
 
-@pytest.mark.parametrize("job_type", JOB_TYPES)
+@pytest.mark.parametrize("job_type", sorted(set(job_type_names()) - {"command"}))
 def test_default_payload_per_job_type_is_valid(job_type: str) -> None:
     payload = default_job_config_payload(job_type)
-    assert payload.job_type == payload.parameters.job_type == job_type
+    assert payload.job_type == job_type
+    assert isinstance(payload.parameters, find_job_type(job_type).parameters)
+    assert payload.to_json_dict()["parameters"]["jobType"] == job_type
     assert JobConfigPayload.model_validate(payload.to_json_dict()) == payload
 
 
@@ -96,7 +99,10 @@ def test_camel_case_json_snake_case_python() -> None:
 def test_parameters_job_type_may_be_omitted() -> None:
     data = copy.deepcopy(MOCK_HEALTH_CHECK)
     del data["payload"]["parameters"]["jobType"]
-    assert parse_grove_object(data).payload.parameters.job_type == "health-check"
+    parsed = parse_grove_object(data)
+    assert parsed.payload.parameters.checks == ["database", "storage"]
+    # ... and is written back, so an export says what the parameters are for.
+    assert parsed.to_json_dict()["payload"]["parameters"]["jobType"] == "health-check"
 
 
 def test_models_are_frozen() -> None:
@@ -107,7 +113,7 @@ def test_models_are_frozen() -> None:
 
 def test_every_demo_config_is_valid_and_covers_every_job_type() -> None:
     objects = [parse_grove_object(o) for o in demo_objects()]
-    assert {o.payload.job_type for o in objects} == set(JOB_TYPES)
+    assert {o.payload.job_type for o in objects} == set(job_type_names()) - {"command"}
     assert len({o.id for o in objects}) == len(objects)
     assert demo_objects()[0] == MOCK_HEALTH_CHECK
 

@@ -4,14 +4,34 @@ from __future__ import annotations
 
 import time
 
+from pydantic import Field
+
 from grove_jobs.engine.context import JobContext, JobResult
-from grove_jobs.schema.parameters import SyntheticParameters
+from grove_jobs.jobs.registry import job_type
+from grove_jobs.schema.base import CamelModel
+
+
+class SyntheticParameters(CamelModel):
+    """A diagnostic job: sleeps, counts items, fails or hangs on demand."""
+
+    duration_seconds: float = Field(default=0.0, ge=0, le=3600)
+    items: int = Field(default=0, ge=0, le=1_000_000)
+    fail_first_attempts: int = Field(default=0, ge=0, le=100)
+    hang: bool = False
 
 
 class SyntheticFailure(RuntimeError):
     """The failure a synthetic run was asked to produce."""
 
 
+@job_type(
+    "synthetic",
+    parameters=SyntheticParameters,
+    title="Synthetic Job",
+    description="A diagnostic job for tests, benchmarks and demos: sleeps, counts items, "
+    "fails or hangs on demand.",
+    defaults={"items": 10},
+)
 def run(params: SyntheticParameters, ctx: JobContext) -> JobResult:
     """Fail the first ``failFirstAttempts`` attempts, hang if asked (ignoring cancellation, on
     purpose: it proves the sidecar's hard timeout), else process ``items`` over

@@ -7,16 +7,35 @@ stopped leaves every document either fully refreshed or untouched.
 
 from __future__ import annotations
 
+from pydantic import Field, field_validator
 from sqlalchemy import func, select
 
 from grove_jobs.clock import utcnow
-from grove_jobs.domain.database import database_for
-from grove_jobs.domain.signals import refresh_aggregates
-from grove_jobs.domain.tables import DocumentRow
+from grove_jobs.contrib.content.signals import refresh_aggregates
+from grove_jobs.contrib.content.tables import DocumentRow
+from grove_jobs.contrib.content.tiers import SignalPeriod
 from grove_jobs.engine.context import JobCancelled, JobContext, JobResult
-from grove_jobs.schema.parameters import SignalAggregationParameters
+from grove_jobs.jobs.database import database_for
+from grove_jobs.jobs.registry import job_type
+from grove_jobs.schema.base import CamelModel, unique_items
 
 
+class SignalAggregationParameters(CamelModel):
+    """Recompute per-document signal aggregates for the given periods."""
+
+    periods: list[SignalPeriod] = Field(min_length=1)
+
+    _check_unique = field_validator("periods")(unique_items)
+
+
+@job_type(
+    "signal-aggregation",
+    parameters=SignalAggregationParameters,
+    title="Signal Aggregation",
+    description="Recomputes per-document retrievals, citations, query diversity and utility "
+    "for each period, batchSize documents at a time.",
+    defaults={"periods": ["all_time", "last_30d", "last_7d"]},
+)
 def run(params: SignalAggregationParameters, ctx: JobContext) -> JobResult:
     """Aggregate signals per document and period as of the run's start, upserting."""
     db = database_for(ctx)

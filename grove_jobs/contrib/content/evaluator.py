@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from grove_jobs.schema.advancement_rule import AdvancementRulePayload, Criterion
-from grove_jobs.schema.parameters import TIERS
+from grove_jobs.contrib.content.rules import AdvancementRulePayload, Criterion
+from grove_jobs.contrib.content.tiers import TIERS
 
 CriterionOutcome = Literal["passed", "failed", "missing"]
 

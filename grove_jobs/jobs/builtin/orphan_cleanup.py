@@ -5,9 +5,10 @@ Entity types:
 - ``executions``: finished executions (and their log lines) that completed before the cutoff;
   never an active one, never the newest execution of a config however old (a weekly job keeps
   its last run);
-- ``documents``: documents never signalled and created before the cutoff are archived (their
-  row stays; every job then ignores them);
 - ``notifications``: outbox rows sent before the cutoff are deleted (unsent ones are kept).
+
+Other packages add entity types with :func:`cleanup_target` (the content domain adds
+``documents``).
 
 ``batchSize`` bounds the items of one run across all entity types; the rest waits for the next
 run. Work is done in chunks, one transaction each, so a stop never leaves an execution without
@@ -17,24 +18,49 @@ its log lines or the other way round. ``dryRun`` reports counts and ids and chan
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from sqlalchemy import delete, exists, func, select, update
+from pydantic import Field, field_validator
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobExecutionRow
-from grove_jobs.domain.database import database_for
-from grove_jobs.domain.tables import DocumentRow, NotificationRow, SignalEventRow
 from grove_jobs.engine.context import JobCancelled, JobContext, JobResult
+from grove_jobs.jobs.database import database_for
+from grove_jobs.jobs.registry import job_type
+from grove_jobs.notifications.tables import NotificationRow
+from grove_jobs.schema.base import CamelModel, unique_items
 from grove_jobs.schema.execution import TERMINAL_STATUSES
-from grove_jobs.schema.parameters import OrphanCleanupParameters
 
-ENTITY_TYPES = ("executions", "documents", "notifications")
 CHUNK = 500
 MAX_IDS_REPORTED = 1000
+
+Finder = Callable[[Session, datetime, int], list]
+Applier = Callable[[Session, list, datetime, datetime], None]
+
+
+@dataclass(frozen=True)
+class CleanupTarget:
+    """An entity type the cleanup knows: how to find old items and what to do with them."""
+
+    name: str
+    find: Finder  # (session, cutoff, limit) -> ids, oldest first
+    apply: Applier  # (session, ids, cutoff, at); re-checks the conditions in its transaction
+    action: str = "deleted"  # past tense, for the report
+    verb: str = "delete"
+
+
+TARGETS: dict[str, CleanupTarget] = {}
+
+
+def cleanup_target(target: CleanupTarget) -> CleanupTarget:
+    """Make ``target`` an entity type of ``orphan-cleanup`` (extensions call this on import)."""
+    TARGETS[target.name] = target
+    return target
 
 
 class UnknownEntityType(ValueError):
@@ -42,11 +68,31 @@ class UnknownEntityType(ValueError):
     cleanup that silently does nothing)."""
 
 
+class OrphanCleanupParameters(CamelModel):
+    """Delete or archive what is older than a threshold."""
+
+    entity_types: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=20
+    )
+    orphan_threshold_days: int = Field(ge=1, le=3650)
+    dry_run: bool = False
+
+    _check_unique = field_validator("entity_types")(unique_items)
+
+
+@job_type(
+    "orphan-cleanup",
+    parameters=OrphanCleanupParameters,
+    title="Orphan Cleanup",
+    description="Deletes old executions and sent notifications (and what extensions add, such "
+    "as never-signalled documents); dryRun only reports.",
+    defaults={"entityTypes": ["executions"], "orphanThresholdDays": 90},
+)
 def run(params: OrphanCleanupParameters, ctx: JobContext) -> JobResult:
     """Clean up each requested entity type, oldest first, within ``ctx.batch_size`` items."""
-    unknown = [t for t in params.entity_types if t not in ENTITY_TYPES]
+    unknown = [t for t in params.entity_types if t not in TARGETS]
     if unknown:
-        message = f"unknown entity types {unknown}; expected some of {', '.join(ENTITY_TYPES)}"
+        message = f"unknown entity types {unknown}; expected some of {', '.join(TARGETS)}"
         ctx.log.error(message)
         raise UnknownEntityType(message)
     db = database_for(ctx)
@@ -62,7 +108,7 @@ def run(params: OrphanCleanupParameters, ctx: JobContext) -> JobResult:
     found: dict[str, list] = {}
     with db.read() as session:
         for entity in params.entity_types:
-            ids = FINDERS[entity](session, cutoff, budget)
+            ids = TARGETS[entity].find(session, cutoff, budget)
             found[entity] = ids
             budget -= len(ids)
     total = sum(len(ids) for ids in found.values())
@@ -73,21 +119,21 @@ def run(params: OrphanCleanupParameters, ctx: JobContext) -> JobResult:
             ids = found[entity]
             entry: dict[str, Any] = {
                 "count": len(ids),
-                "action": ACTIONS[entity],
+                "action": TARGETS[entity].action,
                 "ids": ids[:MAX_IDS_REPORTED],
                 "idsTruncated": len(ids) > MAX_IDS_REPORTED,
             }
             if entity == "executions":
                 entry["logLines"] = _count_logs(db, ids)
             report[entity] = entry
-            ctx.log.info(f"{entity}: {verb} {VERBS[entity]} {len(ids)}{_extra(entry)}")
+            ctx.log.info(f"{entity}: {verb} {TARGETS[entity].verb} {len(ids)}{_extra(entry)}")
             if params.dry_run:
                 continue
             for start in range(0, len(ids), CHUNK):
                 ctx.check()
                 chunk = ids[start : start + CHUNK]
                 with db.write() as session:
-                    APPLIERS[entity](session, chunk, cutoff, at)
+                    TARGETS[entity].apply(session, chunk, cutoff, at)
                 done += len(chunk)
                 ctx.progress(done, total)
     except JobCancelled:
@@ -161,33 +207,6 @@ def _delete_executions(session: Session, ids: list[int], cutoff: datetime, at: d
     session.execute(delete(E).where(E.id.in_(doomed)))
 
 
-# --------------------------------------------------------------------------- documents
-
-
-def _never_signalled(cutoff: datetime):
-    D = DocumentRow
-    signalled = exists().where(SignalEventRow.document_id == D.id)
-    return (D.archived_at.is_(None), D.created_at < cutoff, ~signalled)
-
-
-def _find_documents(session: Session, cutoff: datetime, limit: int) -> list[str]:
-    if limit <= 0:
-        return []
-    D = DocumentRow
-    stmt = select(D.id).where(*_never_signalled(cutoff)).order_by(D.created_at, D.id).limit(limit)
-    return list(session.scalars(stmt))
-
-
-def _archive_documents(session: Session, ids: list[str], cutoff: datetime, at: datetime) -> None:
-    D = DocumentRow
-    session.execute(
-        update(D)
-        .where(D.id.in_(ids), *_never_signalled(cutoff))
-        .values(archived_at=at, updated_at=at)
-        .execution_options(synchronize_session=False)
-    )
-
-
 # --------------------------------------------------------------------------- notifications
 
 
@@ -209,20 +228,8 @@ def _delete_notifications(session: Session, ids: list[int], cutoff: datetime, at
     session.execute(delete(N).where(N.id.in_(ids), N.sent_at < cutoff))
 
 
-Finder = Callable[[Session, datetime, int], list]
-Applier = Callable[[Session, list, datetime, datetime], None]
-FINDERS: dict[str, Finder] = {
-    "executions": _find_executions,
-    "documents": _find_documents,
-    "notifications": _find_notifications,
-}
-APPLIERS: dict[str, Applier] = {
-    "executions": _delete_executions,
-    "documents": _archive_documents,
-    "notifications": _delete_notifications,
-}
-ACTIONS = {"executions": "deleted", "documents": "archived", "notifications": "deleted"}
-VERBS = {"executions": "delete", "documents": "archive", "notifications": "delete"}
+cleanup_target(CleanupTarget("executions", _find_executions, _delete_executions))
+cleanup_target(CleanupTarget("notifications", _find_notifications, _delete_notifications))
 
 
 def _iso(value: datetime) -> str:

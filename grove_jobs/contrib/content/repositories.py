@@ -11,11 +11,11 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from grove_jobs import services
+from grove_jobs.contrib.content.evaluator import Rule
+from grove_jobs.contrib.content.rules import AdvancementRulePayload
+from grove_jobs.contrib.content.signals import chunked
+from grove_jobs.contrib.content.tables import AdvancementEventRow, DocumentRow
 from grove_jobs.db.engine import Database
-from grove_jobs.domain.evaluator import Rule
-from grove_jobs.domain.signals import chunked
-from grove_jobs.domain.tables import AdvancementEventRow, DocumentRow
-from grove_jobs.schema.advancement_rule import AdvancementRulePayload
 
 RULE_TYPE = "advancement-rule"
 

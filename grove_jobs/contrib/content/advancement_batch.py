@@ -9,18 +9,21 @@ the same documents and signals and writes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field, field_validator
 from sqlalchemy.exc import SQLAlchemyError
 
 from grove_jobs.clock import utcnow
+from grove_jobs.contrib.content import repositories as repo
+from grove_jobs.contrib.content.evaluator import Decision, Rule, applicable_rules, decide
+from grove_jobs.contrib.content.signals import StoredSignals, read_signals
+from grove_jobs.contrib.content.tiers import SignalPeriod, Tier
 from grove_jobs.db.engine import Database
-from grove_jobs.domain import repositories as repo
-from grove_jobs.domain.database import database_for
-from grove_jobs.domain.evaluator import Decision, Rule, applicable_rules, decide
-from grove_jobs.domain.signals import StoredSignals, read_signals
 from grove_jobs.engine.context import JobCancelled, JobContext, JobResult
-from grove_jobs.schema.parameters import AdvancementBatchParameters
+from grove_jobs.jobs.database import database_for
+from grove_jobs.jobs.registry import job_type
+from grove_jobs.schema.base import CamelModel, unique_items
 
 # Per-document outcomes kept in the result (the counts always cover everything).
 MAX_OUTCOMES = 1000
@@ -28,6 +31,17 @@ MAX_OUTCOMES = 1000
 MAX_LOGGED = 200
 # Evaluated-but-unchanged documents are stamped in groups, not one transaction each.
 STAMP_EVERY = 200
+
+
+class AdvancementBatchParameters(CamelModel):
+    """Evaluate advancement rules over documents and move the ones that pass up a tier."""
+
+    lifecycle_model_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    from_tiers: list[Tier] | None = Field(default=None, min_length=1)
+    signal_period: SignalPeriod = "last_30d"
+    dry_run: bool = False
+
+    _check_unique = field_validator("from_tiers")(unique_items)
 
 
 class AdvancementBatchFailed(RuntimeError):
@@ -72,6 +86,13 @@ class Tally:
         )
 
 
+@job_type(
+    "advancement-batch",
+    parameters=AdvancementBatchParameters,
+    title="Daily Advancement",
+    description="Evaluates enabled advancement rules over at most batchSize eligible documents "
+    "and moves each that passes up a tier.",
+)
 def run(params: AdvancementBatchParameters, ctx: JobContext) -> JobResult:
     """Evaluate up to ``ctx.batch_size`` eligible documents against the enabled rules."""
     db = database_for(ctx)

@@ -12,8 +12,8 @@ from sqlalchemy import Table, case, distinct, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from grove_jobs.domain.evaluator import Signals, utility_to_score
-from grove_jobs.domain.tables import SignalAggregationRow, SignalEventRow
+from grove_jobs.contrib.content.evaluator import Signals, utility_to_score
+from grove_jobs.contrib.content.tables import SignalAggregationRow, SignalEventRow
 
 PERIOD_DAYS: dict[str, int | None] = {"all_time": None, "last_30d": 30, "last_7d": 7}
 # Bound on bind parameters per IN (...) list: SQLite allows 32766 per statement, and plans

@@ -16,16 +16,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pydantic import Field, field_validator
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from grove_jobs.domain.database import database_for, settings_for
 from grove_jobs.engine.context import JobContext, JobResult
 from grove_jobs.exceptions import GroveError
-from grove_jobs.schema.parameters import HealthCheckParameters
+from grove_jobs.jobs.database import database_for, settings_for
+from grove_jobs.jobs.registry import job_type
+from grove_jobs.schema.base import CamelModel, unique_items
 from grove_jobs.settings import Settings
 
 Level = Literal["ok", "warning", "error", "critical"]
+HealthCheckName = Literal["database", "storage", "api", "rag"]
+Severity = Literal["warning", "error", "critical"]
+
+
+class HealthCheckParameters(CamelModel):
+    """Probe dependencies; fail the run when a check reaches the alert threshold."""
+
+    checks: list[HealthCheckName] = Field(min_length=1)
+    alert_threshold: Severity = "error"
+
+    _check_unique = field_validator("checks")(unique_items)
+
+
 RANK: dict[str, int] = {"ok": 0, "warning": 1, "error": 2, "critical": 3}
 
 SLOW_DATABASE_MS = 1000.0
@@ -66,6 +81,14 @@ class CheckResult:
         }
 
 
+@job_type(
+    "health-check",
+    parameters=HealthCheckParameters,
+    title="Health Check",
+    description="Database latency, storage, the sidecar API and RAG; fails the run when a "
+    "check reaches the alert threshold.",
+    defaults={"checks": ["database", "storage"], "alertThreshold": "error"},
+)
 def run(params: HealthCheckParameters, ctx: JobContext) -> JobResult:
     """Run every requested check, log each, and fail when one reaches the threshold."""
     results: list[CheckResult] = []

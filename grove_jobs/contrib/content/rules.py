@@ -12,10 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_serializer, field_validator
 
-# Imported first so job-config stays the first registered type (toolbars list types in order).
-from grove_jobs.schema import builtin_types as _builtin_types  # noqa: F401
+from grove_jobs.contrib.content.tiers import TIERS, Tier
 from grove_jobs.schema.base import CamelModel
-from grove_jobs.schema.parameters import TIERS, Tier
 from grove_jobs.schema.registry import (
     ExperienceType,
     FilterSpec,

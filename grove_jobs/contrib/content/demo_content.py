@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from grove_jobs.contrib.content.signals import PERIOD_DAYS, refresh_aggregates
+from grove_jobs.contrib.content.tables import DocumentRow, SignalEventRow
 from grove_jobs.db.engine import Database
-from grove_jobs.domain.signals import PERIOD_DAYS, refresh_aggregates
-from grove_jobs.domain.tables import DocumentRow, SignalEventRow
 
 SEED = 20240601
 ID_PREFIX = "demo-"

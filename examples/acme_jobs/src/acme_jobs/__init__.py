@@ -1,0 +1,1 @@
+"""ACME's own job types for grove-jobs (an example package)."""
