@@ -11,14 +11,24 @@ from sqlalchemy.orm import Session
 NOTIFY_CHANNEL = "grove_jobs"
 
 
-def insert_ignore(session: Session, table, rows: list[dict[str, Any]], index_elements: list[str]):
-    """INSERT ... ON CONFLICT (index_elements) DO NOTHING for each row; returns how many rows
-    were inserted. The unique constraint, not a check-then-insert, is what makes enqueueing
-    idempotent."""
+def insert_ignore(
+    session: Session,
+    table,
+    rows: list[dict[str, Any]],
+    index_elements: list[str],
+    *,
+    index_where: str | None = None,
+):
+    """INSERT ... ON CONFLICT (index_elements) [WHERE index_where] DO NOTHING for each row;
+    returns how many rows were inserted. The unique index, not a check-then-insert, is what
+    makes enqueueing idempotent; ``index_where`` names a partial index's predicate."""
     if not rows:
         return 0
     module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    stmt = module.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    stmt = module.insert(table).on_conflict_do_nothing(
+        index_elements=index_elements,
+        index_where=text(index_where) if index_where is not None else None,
+    )
     # executemany without RETURNING: psycopg pipelines one small prepared statement, which is
     # much cheaper than building and parsing one giant multi-row statement per tick.
     return session.execute(stmt, rows).rowcount

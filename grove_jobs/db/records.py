@@ -96,6 +96,7 @@ def execution_record(row: JobExecutionRow) -> Execution:
         items_failed=row.items_failed,
         result=row.result,
         error=row.error,
+        error_kind=row.error_kind,
         parameter_overrides=row.parameter_overrides,
         payload_snapshot=row.payload_snapshot,
         cancel_requested=row.cancel_requested,

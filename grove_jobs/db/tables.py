@@ -35,6 +35,9 @@ NAMING = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 ACTIVE_SQL = "status IN ('queued', 'running', 'retrying')"
+# Rows that stand for a tick of the schedule; manual runs and retries of a past run carry a
+# logical time too, but many may share it.
+TICK_TRIGGERS_SQL = "trigger IN ('schedule', 'misfire', 'backfill')"
 
 
 class Base(DeclarativeBase):
@@ -68,7 +71,14 @@ class JobExecutionRow(Base):
     __tablename__ = "job_executions"
     __table_args__ = (
         # One execution per (config, scheduled tick) and per (config, Run Now request).
-        UniqueConstraint("config_id", "scheduled_for"),
+        Index(
+            "uq_job_executions_tick",
+            "config_id",
+            "scheduled_for",
+            unique=True,
+            postgresql_where=text(TICK_TRIGGERS_SQL),
+            sqlite_where=text(TICK_TRIGGERS_SQL),
+        ),
         UniqueConstraint("config_id", "request_id"),
         Index("ix_job_executions_history", "config_id", "id"),
         # The queue: only active rows are indexed, so it stays small however long history gets.
@@ -110,6 +120,7 @@ class JobExecutionRow(Base):
     items_failed: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(16))  # "permanent": not retried
     parameter_overrides: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     payload_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -159,6 +170,8 @@ class SchedulerNodeRow(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_tick_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_tick_ms: Mapped[float | None] = mapped_column(Float)
+    # The job types this sidecar can run: a queued run no live sidecar can take fails.
+    job_types: Mapped[list[str] | None] = mapped_column(JSONType)
 
 
 # Tables defined in other packages share this metadata (migrations/env.py and schema comparisons

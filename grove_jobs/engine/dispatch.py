@@ -7,6 +7,7 @@ late write from a worker that was presumed dead changes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from grove_jobs.db.dialect import lock_rows, notify
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
 from grove_jobs.engine.retry import retry_delay
+from grove_jobs.jobs.registry import UnknownJobType
 from grove_jobs.schema.execution import ExecutionStatus
 from grove_jobs.schema.job_config import RetryPolicy
 
@@ -39,6 +41,11 @@ class ClaimedRun:
     batch_size: int
     timeout_seconds: int
     retry: dict[str, Any]
+    # The run's logical time: its tick, else when it was requested (see JobContext).
+    scheduled_for: datetime | None = None
+    trigger: str = "manual"
+    cron_expression: str | None = None
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class Outcome:
     error: str | None = None
     max_attempts: int = 1
     retry: dict[str, Any] | None = None
+    error_kind: str | None = None  # "permanent": no retry, whatever attempts are left
 
 
 @dataclass(frozen=True)
@@ -74,34 +82,54 @@ class LogEntry:
     message: str
 
 
-def claim(db: Database, *, worker_id: str, limit: int, at: datetime) -> list[ClaimedRun]:
+def claim(
+    db: Database,
+    *,
+    worker_id: str,
+    limit: int,
+    at: datetime,
+    job_types: Collection[str] | None = None,
+) -> list[ClaimedRun]:
     """Take up to ``limit`` due runs, never exceeding any config's maxConcurrent.
 
     The configs of the candidates are row-locked (PostgreSQL) while their running count is
     checked and the runs are marked, so two sidecars cannot both admit a run of the same config
-    past its limit; configs another sidecar is claiming for are skipped this round.
+    past its limit; configs another sidecar is claiming for are skipped this round. With
+    ``job_types`` only runs of those types are taken (a sidecar claims what it can run).
     """
     if limit <= 0:
         return []
     with db.write() as session:
-        return _claim(session, worker_id=worker_id, limit=limit, at=at)
+        return _claim(session, worker_id=worker_id, limit=limit, at=at, job_types=job_types)
 
 
-def _claim(session: Session, *, worker_id: str, limit: int, at: datetime) -> list[ClaimedRun]:
+def _candidates(session: Session, at: datetime, limit: int, job_types, *, backfill: bool):
     # Candidates joined to their configs, whose rows are locked (PostgreSQL) while their
     # running count is checked: SKIP LOCKED passes over configs another sidecar is admitting
     # for right now, so sidecars take different configs instead of queueing on one row.
-    candidates = session.execute(
-        lock_rows(
-            session,
-            select(E.id, E.config_id)
-            .join(JobConfigRow, JobConfigRow.id == E.config_id)
-            .where(E.status.in_(WAITING), E.run_after <= at)
-            .order_by(E.run_after, E.id)
-            .limit(limit * 4),
-            of=JobConfigRow,
+    stmt = (
+        select(E.id, E.config_id, E.trigger)
+        .join(JobConfigRow, JobConfigRow.id == E.config_id)
+        .where(
+            E.status.in_(WAITING),
+            E.run_after <= at,
+            (E.trigger == "backfill") if backfill else (E.trigger != "backfill"),
         )
-    ).all()
+        .order_by(E.run_after, E.id)
+        .limit(limit * 4)
+    )
+    if job_types is not None:
+        stmt = stmt.where(JobConfigRow.payload["jobType"].as_string().in_(sorted(job_types)))
+    return session.execute(lock_rows(session, stmt, of=JobConfigRow)).all()
+
+
+def _claim(
+    session: Session, *, worker_id: str, limit: int, at: datetime, job_types=None
+) -> list[ClaimedRun]:
+    # Live runs first: a backlog of backfill runs never delays a live tick or a Run Now.
+    candidates = _candidates(session, at, limit, job_types, backfill=False)
+    if len(candidates) < limit:
+        candidates += _candidates(session, at, limit, job_types, backfill=True)
     if not candidates:
         return []
     config_ids = sorted({c.config_id for c in candidates})
@@ -110,23 +138,34 @@ def _claim(session: Session, *, worker_id: str, limit: int, at: datetime) -> lis
             select(JobConfigRow.id, JobConfigRow.payload).where(JobConfigRow.id.in_(config_ids))
         ).all()
     )
-    running = dict(
-        session.execute(
-            select(E.config_id, func.count())
+    running: dict[tuple[str, bool], int] = {
+        (row.config_id, row.trigger == "backfill"): row.count
+        for row in session.execute(
+            select(E.config_id, E.trigger, func.count().label("count"))
             .where(E.config_id.in_(list(configs)), E.status == ExecutionStatus.RUNNING.value)
-            .group_by(E.config_id)
-        ).all()
-    )
+            .group_by(E.config_id, E.trigger)
+        )
+    }
     admitted: dict[str, list[int]] = defaultdict(list)
+    admitted_live: dict[str, int] = defaultdict(int)
     total = 0
     for candidate in candidates:
         payload = configs.get(candidate.config_id)
         if payload is None or total >= limit:
             continue
         cap = payload.get("limits", {}).get("maxConcurrent", 1)
-        if running.get(candidate.config_id, 0) + len(admitted[candidate.config_id]) >= cap:
+        live = running.get((candidate.config_id, False), 0) + admitted_live[candidate.config_id]
+        if candidate.trigger == "backfill":
+            # Backfill runs fill what live runs leave free...
+            busy = live + running.get((candidate.config_id, True), 0)
+            busy += len(admitted[candidate.config_id]) - admitted_live[candidate.config_id]
+        else:
+            # ...and a live run is never held back by them.
+            busy = live
+        if busy >= cap:
             continue
         admitted[candidate.config_id].append(candidate.id)
+        admitted_live[candidate.config_id] += candidate.trigger != "backfill"
         total += 1
     if not admitted:
         return []
@@ -144,7 +183,16 @@ def _claim(session: Session, *, worker_id: str, limit: int, at: datetime) -> lis
             worker_id=worker_id,
             payload_snapshot=snapshot,
         )
-        .returning(E.id, E.config_id, E.attempt, E.max_attempts, E.parameter_overrides)
+        .returning(
+            E.id,
+            E.config_id,
+            E.attempt,
+            E.max_attempts,
+            E.parameter_overrides,
+            E.trigger,
+            E.scheduled_for,
+            E.queued_at,
+        )
         .execution_options(synchronize_session=False)
     ).all()
     claimed: list[ClaimedRun] = []
@@ -161,6 +209,10 @@ def _claim(session: Session, *, worker_id: str, limit: int, at: datetime) -> lis
                 batch_size=payload["limits"]["batchSize"],
                 timeout_seconds=payload["limits"]["timeoutSeconds"],
                 retry=payload.get("retry", {}),
+                scheduled_for=row.scheduled_for or row.queued_at,
+                trigger=row.trigger,
+                cron_expression=payload["schedule"]["cronExpression"],
+                timezone=payload["schedule"]["timezone"],
             )
         )
     claimed.sort(key=lambda run: run.execution_id)
@@ -176,6 +228,7 @@ _FINAL_COLUMNS = (
     "completed_at",
     "status",
     "run_after",
+    "error_kind",
 )
 
 
@@ -202,8 +255,9 @@ def _final_values(outcome: Outcome, at: datetime) -> dict[str, Any]:
         "completed_at": at,
         "status": outcome.status,
         "run_after": at,
+        "error_kind": outcome.error_kind,
     }
-    retryable = outcome.status in ("failed", "timed_out")
+    retryable = outcome.status in ("failed", "timed_out") and outcome.error_kind != "permanent"
     if retryable and outcome.attempt < outcome.max_attempts:
         policy = RetryPolicy.model_validate(outcome.retry or {})
         values["status"] = ExecutionStatus.RETRYING.value
@@ -235,12 +289,17 @@ def complete_and_claim(
     worker_id: str,
     limit: int,
     at: datetime,
+    job_types: Collection[str] | None = None,
 ) -> Claimed:
     """Record finished work and claim the next runs in ONE transaction: at full load a sidecar
     pays one commit per batch of runs, not two."""
     with db.write() as session:
         _complete(session, outcomes, logs, progress, worker_id=worker_id, at=at)
-        runs = _claim(session, worker_id=worker_id, limit=limit, at=at) if limit > 0 else []
+        runs = (
+            _claim(session, worker_id=worker_id, limit=limit, at=at, job_types=job_types)
+            if limit > 0
+            else []
+        )
         # A slot left empty means nothing admissible is due now: say when the next waiting run
         # (typically a retry) comes due, so the sidecar wakes for it instead of for a poll.
         upcoming = next_due(session, at) if len(runs) < limit else None
@@ -460,3 +519,52 @@ def hand_back(db: Database, *, worker_id: str, running: list[tuple[int, int]], a
             )
             handed += result.rowcount
     return handed
+
+
+def fail_unclaimable(
+    db: Database, *, live_types: Collection[str], lease_seconds: float, at: datetime
+) -> list[int]:
+    """Fail waiting runs that were due a lease ago and whose job type no live sidecar has:
+    nothing would ever take them. The error names the type and how types are found."""
+    if not live_types:  # the caller is a live sidecar; no types means nothing to judge by
+        return []
+    cutoff = at - timedelta(seconds=lease_seconds)
+    job_type = JobConfigRow.payload["jobType"].as_string()
+    failed: list[int] = []
+    with db.write() as session:
+        stmt = (
+            select(E.id, E.status, E.attempt, job_type.label("job_type"))
+            .join(JobConfigRow, JobConfigRow.id == E.config_id)
+            .where(E.status.in_(WAITING), E.run_after <= cutoff)
+            .order_by(E.id)
+            .where(job_type.not_in(sorted(live_types)))
+            .limit(500)
+        )
+        for row in session.execute(lock_rows(session, stmt, of=E)).all():
+            error = (
+                f"no running sidecar can run job type {row.job_type!r}: "
+                f"{UnknownJobType(row.job_type)}"
+            )
+            result = session.execute(
+                update(E)
+                .where(E.id == row.id, E.status == row.status, E.attempt == row.attempt)
+                .values(
+                    status=ExecutionStatus.FAILED.value,
+                    completed_at=at,
+                    error=error,
+                    error_kind="permanent",
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount:
+                failed.append(row.id)
+                session.add(
+                    ExecutionLogRow(
+                        execution_id=row.id,
+                        attempt=row.attempt,
+                        at=at,
+                        level="error",
+                        message=error,
+                    )
+                )
+    return failed

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, select, update
 from grove_jobs import schedule as cron
 from grove_jobs.db.dialect import insert_ignore, lock_rows, notify
 from grove_jobs.db.engine import Database
-from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
+from grove_jobs.db.tables import TICK_TRIGGERS_SQL, JobConfigRow, JobExecutionRow
 from grove_jobs.schema.execution import ACTIVE_STATUSES, ExecutionStatus
 from grove_jobs.schema.job_config import JobConfigPayload
 
@@ -78,6 +78,8 @@ def tick(db: Database, *, at: datetime, limit: int = 1000) -> TickResult:
                 .where(
                     E.config_id.in_([row.id for row in due]),
                     E.status.in_([s.value for s in ACTIVE_STATUSES]),
+                    # Backfill runs never make a live tick skip: they yield to it instead.
+                    E.trigger != "backfill",
                 )
                 .group_by(E.config_id)
             ).all()
@@ -94,7 +96,13 @@ def tick(db: Database, *, at: datetime, limit: int = 1000) -> TickResult:
             if key not in next_fires:
                 next_fires[key] = cron.next_fire(*key, at)
             advances.append({"cid": row.id, "old": row.next_run_at, "new": next_fires[key]})
-        if insert_ignore(session, _EXECUTIONS, rows, ["config_id", "scheduled_for"]):
+        if insert_ignore(
+            session,
+            _EXECUTIONS,
+            rows,
+            ["config_id", "scheduled_for"],
+            index_where=TICK_TRIGGERS_SQL,
+        ):
             queued = sum(1 for r in rows if r["status"] == "queued")
             skipped = len(rows) - queued
         configs = JobConfigRow.__table__

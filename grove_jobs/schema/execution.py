@@ -48,7 +48,9 @@ def phase_of(status: str) -> Phase:
     return _PHASES[status]
 
 
-Trigger = Literal["schedule", "manual", "api", "retry", "misfire"]
+Trigger = Literal["schedule", "manual", "api", "retry", "misfire", "backfill"]
+# Runs whose logical time is a tick of the schedule (one row per tick).
+TICK_TRIGGERS = frozenset({"schedule", "misfire", "backfill"})
 LogLevel = Literal["info", "warn", "error"]
 
 
@@ -86,6 +88,7 @@ class Execution(CamelModel):
     items_failed: int = 0
     result: dict[str, Any] | None = None
     error: str | None = None
+    error_kind: Literal["permanent"] | None = None
     parameter_overrides: dict[str, Any] | None = None
     payload_snapshot: dict[str, Any] | None = None
     cancel_requested: bool = False
