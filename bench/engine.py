@@ -19,12 +19,12 @@ from sqlalchemy.engine import make_url
 
 from bench.common import fresh_postgres, sidecar, summary_ms
 from grove_jobs.clock import utcnow
+from grove_jobs.configs.store import create_config
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
 from grove_jobs.engine.enqueue import run_now
 from grove_jobs.engine.tick import tick
 from grove_jobs.schema.grove_object import parse_grove_object
-from grove_jobs.services import create_config
 from tests.factories import synthetic_config
 
 WORKERS = os.environ.get("GROVE_BENCH_WORKERS", "8")

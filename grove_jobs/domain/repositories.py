@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from grove_jobs import services
+from grove_jobs.configs import query as services
 from grove_jobs.db.engine import Database
 from grove_jobs.domain.evaluator import Rule
 from grove_jobs.domain.signals import chunked
