@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from grove_jobs.alerts.rules import RULE_LABELS
 from grove_jobs.alerts.store import list_incidents
 from grove_jobs.alerts.tables import AlertIncidentRow
-from scheduler.api_context import ApiContext, get_context
-from scheduler.api_jobs import AUTH, E422, job_view
-from scheduler.api_models import AlertListOut, ErrorOut
-from scheduler.api_routes import RouteTable
+from scheduler.api.context import ApiContext, get_context
+from scheduler.api.endpoints.jobs import AUTH, E422, job_view
+from scheduler.api.models import AlertListOut, ErrorOut
+from scheduler.api.routes import RouteTable
 
 routes = RouteTable(tags=["alerts"])
 Ctx = Annotated[ApiContext, Depends(get_context)]
