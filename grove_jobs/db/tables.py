@@ -6,39 +6,21 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Float,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from grove_jobs.db.types import JSONType, UTCDateTime
-
-# Named constraints so Alembic migrations are deterministic on both databases.
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-# SQLite only autoincrements INTEGER PRIMARY KEY; BIGINT elsewhere.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from grove_jobs.db.base import Base, BigId, JSONType, UTCDateTime
 
 ACTIVE_SQL = "status IN ('queued', 'running', 'retrying')"
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
 
 
 class JobConfigRow(Base):
@@ -159,10 +141,3 @@ class SchedulerNodeRow(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_tick_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_tick_ms: Mapped[float | None] = mapped_column(Float)
-
-
-# Tables defined in other packages share this metadata (migrations/env.py and schema comparisons
-# see one metadata); imported last because they import Base from here.
-import grove_jobs.auth.tables  # noqa: E402, F401  (API tokens and dashboard roles)
-from grove_jobs.alerts import tables as _alert_tables  # noqa: E402, F401
-from grove_jobs.domain import tables as _domain_tables  # noqa: E402, F401

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import bindparam, func, select, text
 
 from grove_jobs.clock import utcnow
+from grove_jobs.db.base import UTCDateTime
 from grove_jobs.db.engine import Database
-from grove_jobs.db.types import UTCDateTime
 from grove_jobs.domain.database import close_databases
 from grove_jobs.domain.tables import SignalAggregationRow
 from grove_jobs.engine.context import JobCancelled
