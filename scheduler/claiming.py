@@ -11,7 +11,7 @@ from multiprocessing.connection import Connection, wait
 
 from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
-from grove_jobs.engine import dispatch
+from grove_jobs.engine import dispatch, leases
 from grove_jobs.engine.dispatch import LogEntry, Outcome
 from grove_jobs.settings import Settings
 from scheduler.pool import WorkerPool, WorkerSlot
@@ -182,7 +182,7 @@ class Claiming:
     def _poll_cancels(self) -> None:
         busy = {slot.run.execution_id: slot for slot in self.pool.busy()}
         try:
-            for eid in dispatch.cancel_requested(self.db, list(busy)):
+            for eid in leases.cancel_requested(self.db, list(busy)):
                 self.pool.request_cancel(busy[eid])
         except Exception:
             log.exception("could not poll cancel requests")
@@ -190,7 +190,7 @@ class Claiming:
     def _heartbeat(self) -> None:
         running = [(s.run.execution_id, s.run.attempt) for s in self.pool.busy()]
         try:
-            db_retry(30)(dispatch.heartbeat)(
+            db_retry(30)(leases.heartbeat)(
                 self.db, worker_id=self.worker_id, running=running, at=utcnow()
             )
         except Exception:
@@ -238,7 +238,7 @@ class Claiming:
     def _hand_back(self, busy: list[WorkerSlot]) -> None:
         running = [(slot.run.execution_id, slot.run.attempt) for slot in busy]
         if running:
-            handed = db_retry(30)(dispatch.hand_back)(
+            handed = db_retry(30)(leases.hand_back)(
                 self.db, worker_id=self.worker_id, running=running, at=utcnow()
             )
             log.warning("handed %d unfinished runs back to the queue", handed)

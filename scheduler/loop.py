@@ -16,7 +16,7 @@ from grove_jobs.alerts.evaluate import Courier
 from grove_jobs.clock import utcnow
 from grove_jobs.configs.query import earliest_next_run
 from grove_jobs.db.engine import Database
-from grove_jobs.engine import dispatch
+from grove_jobs.engine import leases
 from grove_jobs.engine.dispatch import LogEntry, Outcome
 from grove_jobs.engine.tick import tick
 from grove_jobs.settings import Settings
@@ -161,7 +161,7 @@ class Sidecar(Claiming, Maintenance):
 
     def _rescue(self) -> None:
         try:
-            rescued = db_retry(60)(dispatch.rescue)(
+            rescued = db_retry(60)(leases.rescue)(
                 self.db, lease_seconds=self.settings.lease_seconds, at=utcnow()
             )
             if rescued:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from grove_jobs.configs.store import get_config, set_enabled, update_config
 from grove_jobs.configs.transfer import parse_objects
 from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
-from grove_jobs.engine import dispatch
+from grove_jobs.engine import dispatch, leases
 from grove_jobs.engine.dispatch import Outcome
 from grove_jobs.engine.enqueue import cancel_execution, retry_execution, run_now
 from grove_jobs.engine.tick import tick
@@ -302,10 +302,10 @@ def test_rescue_gives_a_dead_workers_run_its_next_attempt_once(db):
     create(db, synthetic_config("r", max_attempts=2, initial_delay=5))
     run_now(db, "r", requested_by="t", at=T0)
     (run,) = dispatch.claim(db, worker_id="dead", limit=1, at=T0)
-    assert dispatch.rescue(db, lease_seconds=30, at=T0 + timedelta(seconds=29)) == []
+    assert leases.rescue(db, lease_seconds=30, at=T0 + timedelta(seconds=29)) == []
     later = T0 + timedelta(seconds=31)
-    assert dispatch.rescue(db, lease_seconds=30, at=later) == [run.execution_id]
-    assert dispatch.rescue(db, lease_seconds=30, at=later) == []
+    assert leases.rescue(db, lease_seconds=30, at=later) == [run.execution_id]
+    assert leases.rescue(db, lease_seconds=30, at=later) == []
     row = _executions(db, "r")[0]
     assert (row.status, row.attempt, row.run_after) == (
         "retrying",
@@ -325,7 +325,7 @@ def test_rescue_fails_a_run_with_no_attempts_left(db):
     create(db, synthetic_config("r1", max_attempts=1))
     run_now(db, "r1", requested_by="t", at=T0)
     dispatch.claim(db, worker_id="dead", limit=1, at=T0)
-    dispatch.rescue(db, lease_seconds=10, at=T0 + timedelta(minutes=1))
+    leases.rescue(db, lease_seconds=10, at=T0 + timedelta(minutes=1))
     row = _executions(db, "r1")[0]
     assert row.status == "failed"
     assert "stopped heartbeating" in row.error
@@ -335,17 +335,17 @@ def test_heartbeat_extends_the_lease(db):
     create(db, synthetic_config("hb"))
     run_now(db, "hb", requested_by="t", at=T0)
     (run,) = dispatch.claim(db, worker_id="w", limit=1, at=T0)
-    dispatch.heartbeat(
+    leases.heartbeat(
         db, worker_id="w", running=[(run.execution_id, 1)], at=T0 + timedelta(seconds=25)
     )
-    assert dispatch.rescue(db, lease_seconds=30, at=T0 + timedelta(seconds=40)) == []
+    assert leases.rescue(db, lease_seconds=30, at=T0 + timedelta(seconds=40)) == []
 
 
 def test_hand_back_returns_runs_without_spending_an_attempt(db):
     create(db, synthetic_config("hb", max_attempts=2))
     run_now(db, "hb", requested_by="t", at=T0)
     (run,) = dispatch.claim(db, worker_id="w", limit=1, at=T0)
-    assert dispatch.hand_back(db, worker_id="w", running=[(run.execution_id, 1)], at=T0) == 1
+    assert leases.hand_back(db, worker_id="w", running=[(run.execution_id, 1)], at=T0) == 1
     (again,) = dispatch.claim(db, worker_id="w2", limit=1, at=T0)
     assert again.attempt == 1
 
@@ -361,7 +361,7 @@ def test_cancel_queued_and_running(db):
     assert cancel_execution(db, running.id, requested_by="bob").status == "cancelled"
     flagged = cancel_execution(db, queued.id, requested_by="bob")
     assert (flagged.status, flagged.cancel_requested) == ("running", True)
-    assert dispatch.cancel_requested(db, [queued.id, running.id]) == {queued.id, running.id}
+    assert leases.cancel_requested(db, [queued.id, running.id]) == {queued.id, running.id}
     with pytest.raises(InvalidTransition):
         cancel_execution(db, running.id, requested_by="bob")
 
