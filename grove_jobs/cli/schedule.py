@@ -8,6 +8,7 @@ import click
 
 from grove_jobs import schedule as cron
 from grove_jobs.cli.common import echo_json, fail
+from grove_jobs.clock import iso_z
 
 
 @click.group("schedule")
@@ -44,7 +45,7 @@ def schedule_preview(cron_expression, timezone, count, start, as_json) -> None:
         echo_json(
             [
                 {
-                    "utc": f.utc.isoformat().replace("+00:00", "Z"),
+                    "utc": iso_z(f.utc),
                     "local": f.local.isoformat(),
                 }
                 for f in fires

@@ -10,6 +10,7 @@ import click
 
 from grove_jobs.auth import roles
 from grove_jobs.cli.common import CliContext, cli_actor, echo_json, echo_table, pass_cli, short_time
+from grove_jobs.clock import iso_z
 
 
 @click.group("users")
@@ -49,7 +50,7 @@ def users_list(cli: CliContext, as_json: bool) -> None:
                     "email": g.email,
                     "role": g.role.value,
                     "grantedBy": g.granted_by,
-                    "grantedAt": g.granted_at.isoformat().replace("+00:00", "Z"),
+                    "grantedAt": iso_z(g.granted_at),
                 }
                 for g in grants
             ]

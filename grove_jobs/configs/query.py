@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from grove_jobs.clock import iso_z
 from grove_jobs.db.engine import Database
 from grove_jobs.db.records import (
     ConfigRecord,
@@ -57,22 +58,18 @@ def config_state(record: ConfigRecord, last_run: LastRun | None) -> dict[str, An
     """Runtime facts shown beside the editable payload (the ``state`` key of CLI/API JSON)."""
     state: dict[str, Any] = {
         "version": record.version,
-        "nextRunAt": _json_time(record.next_run_at),
+        "nextRunAt": iso_z(record.next_run_at),
         "lastRunAt": None,
         "lastStatus": None,
         "lastExecutionId": None,
     }
     if last_run is not None:
         state.update(
-            lastRunAt=_json_time(last_run.started_at or last_run.queued_at),
+            lastRunAt=iso_z(last_run.started_at or last_run.queued_at),
             lastStatus=last_run.status,
             lastExecutionId=last_run.execution_id,
         )
     return state
-
-
-def _json_time(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def list_configs(db: Database, query: ConfigQuery | None = None) -> list[ConfigView]:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from grove_jobs.clock import iso_z
 from grove_jobs.configs.query import schedule_lag_seconds
 from grove_jobs.executions.queries import (
     counts_by_config_and_status,
@@ -41,10 +42,6 @@ def last_tick(ctx: ApiContext, session: Session) -> TickInfo:
         return TickInfo(ctx.sidecar.last_tick_at, ctx.sidecar.last_tick_ms)
     recorded = latest_recorded_tick(session)
     return TickInfo(*recorded) if recorded else TickInfo(None, None)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 @routes.get(
@@ -77,7 +74,7 @@ def healthz(ctx: Ctx) -> JSONResponse:
     body = {
         "status": "unavailable" if problems else "ok",
         "database": "unreachable" if lag is None else "ok",
-        "lastTickAt": _iso(tick.at),
+        "lastTickAt": iso_z(tick.at),
         "lastTickAgeSeconds": round(age, 3) if age is not None else None,
         "scheduleLagSeconds": round(lag, 3) if lag is not None else None,
         "problems": problems,
