@@ -26,9 +26,9 @@ from sqlalchemy import func, select, text, update
 
 from bench.common import fresh_postgres, start_scheduler, stop_scheduler
 from bench.soak_check import ConfigSpec, ExecRow, LogRow, check
-from grove_jobs import services
 from grove_jobs.alerts.tables import AlertIncidentRow
 from grove_jobs.clock import utcnow
+from grove_jobs.configs.store import create_config
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import (
     ExecutionLogRow,
@@ -243,9 +243,7 @@ def soak(
     with fresh_postgres(keep=keep_db) as db:
         created_at = utcnow()
         for data in synthetic_configs(configs, rng):
-            services.create_config(
-                db, parse_grove_object(data), actor="soak", source="cli", at=created_at
-            )
+            create_config(db, parse_grove_object(data), actor="soak", source="cli", at=created_at)
         procs = [Sidecar(db.url, logdir / f"sidecar-{n}.log", workers) for n in range(sidecars)]
         try:
             for proc in procs:

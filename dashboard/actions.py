@@ -16,11 +16,18 @@ import streamlit as st
 from dashboard import data
 from dashboard.context import database
 from dashboard.identity import current_user, require
-from grove_jobs import services
 from grove_jobs.auth.audit import restore_revision
+from grove_jobs.configs import store as config_store
+from grove_jobs.configs.store import (
+    archive_config,
+    create_config,
+    duplicate_config,
+    update_config,
+)
 from grove_jobs.db.records import ConfigRecord
-from grove_jobs.engine.enqueue import cancel_execution, retry_execution, run_now
+from grove_jobs.engine.enqueue import cancel_execution, new_request_id, retry_execution, run_now
 from grove_jobs.exceptions import NotFound
+from grove_jobs.executions.queries import get_execution
 from grove_jobs.schema.execution import Execution
 from grove_jobs.schema.grove_object import GroveObject
 
@@ -41,7 +48,7 @@ def save(obj: GroveObject, *, expected_version: int) -> ConfigRecord:
     """Save an edited object; VersionConflict when someone saved since ``expected_version``."""
     require("config.edit", obj.id)
     try:
-        return services.update_config(
+        return update_config(
             database(), obj, expected_version=expected_version, actor=current_user(), source="ui"
         )
     finally:
@@ -52,7 +59,7 @@ def create(obj: GroveObject) -> ConfigRecord:
     """Store a new object (AlreadyExists when the id is taken)."""
     require("config.create", obj.id)
     try:
-        return services.create_config(database(), obj, actor=current_user(), source="ui")
+        return create_config(database(), obj, actor=current_user(), source="ui")
     finally:
         data.clear()
 
@@ -61,7 +68,7 @@ def set_enabled(config_id: str, enabled: bool, *, expected_version: int) -> Conf
     """Switch a schedule (or a rule) on or off."""
     require("config.enable", config_id)
     try:
-        return services.set_enabled(
+        return config_store.set_enabled(
             database(),
             config_id,
             enabled,
@@ -77,7 +84,7 @@ def duplicate(config_id: str) -> ConfigRecord:
     """Copy a config under a free id (disabled)."""
     require("config.duplicate", config_id)
     try:
-        return services.duplicate_config(database(), config_id, actor=current_user(), source="ui")
+        return duplicate_config(database(), config_id, actor=current_user(), source="ui")
     finally:
         data.clear()
 
@@ -86,7 +93,7 @@ def archive(config_id: str) -> ConfigRecord:
     """Soft delete: no more runs, history kept."""
     require("config.archive", config_id)
     try:
-        return services.archive_config(database(), config_id, actor=current_user(), source="ui")
+        return archive_config(database(), config_id, actor=current_user(), source="ui")
     finally:
         data.clear()
 
@@ -117,13 +124,13 @@ def _request_id(scope: str) -> tuple[str, int | None]:
         waiting = False
         if not recent and entry.get("execution_id") is not None:
             try:
-                run = services.get_execution(database(), entry["execution_id"])
+                run = get_execution(database(), entry["execution_id"])
                 waiting = run.status == "queued"
             except NotFound:
                 waiting = False
         if recent or waiting:
             return entry["id"], entry.get("execution_id")
-    request_id = services.new_request_id()
+    request_id = new_request_id()
     requests[scope] = {"id": request_id, "issued": time.monotonic(), "execution_id": None}
     return request_id, None
 
@@ -157,7 +164,7 @@ def retry(execution_id: int) -> Queued:
     scope = f"retry:{execution_id}"
     requests: dict[str, dict[str, Any]] = st.session_state.setdefault(_REQUESTS, {})
     entry = requests.setdefault(
-        scope, {"id": f"retry-{execution_id}-{services.new_request_id()[:16]}", "issued": 0.0}
+        scope, {"id": f"retry-{execution_id}-{new_request_id()[:16]}", "issued": 0.0}
     )
     previous = entry.get("execution_id")
     try:

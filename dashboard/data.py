@@ -18,16 +18,23 @@ import streamlit as st
 from sqlalchemy import func, select
 
 from dashboard.context import database
-from grove_jobs import services
 from grove_jobs.alerts import store as alert_store
 from grove_jobs.alerts.rules import RULE_LABELS
+from grove_jobs.configs.query import ConfigQuery, ConfigView, list_configs
+from grove_jobs.configs.revisions import list_revisions
+from grove_jobs.configs.store import find_config
 from grove_jobs.db.records import ConfigRecord
 from grove_jobs.db.tables import JobConfigRow
 from grove_jobs.exceptions import NotFound
+from grove_jobs.executions.queries import (
+    ExecutionPage,
+    execution_history,
+    execution_logs,
+    get_execution,
+)
 from grove_jobs.schema.execution import Execution, LogLine, Revision
 from grove_jobs.schema.job_config import JobConfigPayload
 from grove_jobs.schema.registry import get_type, json_path_get
-from grove_jobs.services import ConfigQuery, ConfigView
 
 LIVE_TTL = 1  # the status of a run that may be running right now
 LIST_TTL = 3  # the console grid and history tables
@@ -137,7 +144,7 @@ def console(
 ) -> ConsoleData:
     """Cards of one type matching search and filters, sorted: one list_configs call."""
     query = ConfigQuery(type=type_name, text=text or None, filters=dict(filters), sort=sort)
-    views = services.list_configs(database(), query)
+    views = list_configs(database(), query)
     documents = [v.to_json() for v in views]
     metrics = [
         (m.label, sum(1 for d in documents if m.predicate(d))) for m in get_type(type_name).metrics
@@ -203,13 +210,13 @@ def config_choices() -> list[tuple[str, str, str]]:
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=256)
 def config(config_id: str) -> ConfigRecord | None:
     """One stored object, or None (deleted, or a typo in the URL)."""
-    return services.find_config(database(), config_id)
+    return find_config(database(), config_id)
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=256)
 def latest_execution(config_id: str) -> Execution | None:
     """The newest run of a config (index-backed: ORDER BY id DESC LIMIT 1)."""
-    page = services.execution_history(database(), config_id, limit=1)
+    page = execution_history(database(), config_id, limit=1)
     return page.items[0] if page.items else None
 
 
@@ -217,7 +224,7 @@ def latest_execution(config_id: str) -> Execution | None:
 def execution(execution_id: int) -> Execution | None:
     """One run by id, or None."""
     try:
-        return services.get_execution(database(), execution_id)
+        return get_execution(database(), execution_id)
     except NotFound:
         return None
 
@@ -225,36 +232,36 @@ def execution(execution_id: int) -> Execution | None:
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=256)
 def tail_logs(execution_id: int, limit: int = 20) -> list[LogLine]:
     """The last ``limit`` log lines of a run."""
-    return services.execution_logs(database(), execution_id, limit=limit, tail=True)
+    return execution_logs(database(), execution_id, limit=limit, tail=True)
 
 
 @st.cache_data(ttl=LIST_TTL, show_spinner=False, max_entries=256)
 def logs(execution_id: int) -> list[LogLine]:
     """Every log line of a run (up to the service's limit), oldest first."""
-    return services.execution_logs(database(), execution_id, limit=5000)
+    return execution_logs(database(), execution_id, limit=5000)
 
 
 @st.cache_data(ttl=LIST_TTL, show_spinner=False, max_entries=256)
-def history_page(config_id: str, before_id: int | None, limit: int) -> services.ExecutionPage:
+def history_page(config_id: str, before_id: int | None, limit: int) -> ExecutionPage:
     """One keyset page of a config's runs, newest first."""
-    return services.execution_history(database(), config_id, limit=limit, before_id=before_id)
+    return execution_history(database(), config_id, limit=limit, before_id=before_id)
 
 
 @st.cache_data(ttl=LIST_TTL, show_spinner=False, max_entries=64)
 def recent_executions(config_id: str, limit: int) -> list[Execution]:
     """The newest ``limit`` runs of a config, for the history charts."""
-    return services.execution_history(database(), config_id, limit=limit).items
+    return execution_history(database(), config_id, limit=limit).items
 
 
 @st.cache_data(ttl=LIST_TTL, show_spinner=False, max_entries=64)
 def revisions(config_id: str, limit: int = 50) -> list[Revision]:
     """A config's saved versions, newest first."""
-    return services.list_revisions(database(), config_id, limit=limit)
+    return list_revisions(database(), config_id, limit=limit)
 
 
 def latest_revision(config_id: str) -> Revision | None:
     """Who saved last (uncached: only read when a save conflicts)."""
-    revisions = services.list_revisions(database(), config_id, limit=1)
+    revisions = list_revisions(database(), config_id, limit=1)
     return revisions[0] if revisions else None
 
 

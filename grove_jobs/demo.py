@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from grove_jobs.clock import utcnow
+from grove_jobs.configs.revisions import Source
+from grove_jobs.configs.transfer import ApplyChange, apply_objects, parse_objects
 from grove_jobs.contrib.content.demo_content import KNOWLEDGE_BASE, seed_content
 from grove_jobs.db.engine import Database
-from grove_jobs.services import ApplyChange, Source, apply_objects, parse_objects
 
 # The original design's mock config, exactly as written there.
 MOCK_HEALTH_CHECK: dict[str, Any] = {

@@ -5,11 +5,11 @@ from __future__ import annotations
 from alembic import context
 
 from grove_jobs.db.engine import make_engine
-from grove_jobs.db.tables import Base
+from grove_jobs.db.metadata import metadata
 from grove_jobs.settings import load_settings
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _url() -> str:

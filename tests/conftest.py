@@ -40,7 +40,7 @@ from sqlalchemy.exc import OperationalError
 
 from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
-from grove_jobs.db.tables import Base
+from grove_jobs.db.metadata import metadata
 from grove_jobs.demo import MOCK_HEALTH_CHECK
 from grove_jobs.jobs.discovery import discover
 from grove_jobs.settings import normalize_database_url
@@ -157,7 +157,7 @@ def _migrated_postgres_url(_pg_session_db: Engine) -> str:
         )
         # DELETE, not TRUNCATE: on tables this small it is much cheaper (no new relation
         # files to create and sync), and tests never rely on ids starting at 1.
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in reversed(metadata.sorted_tables):
             connection.exec_driver_sql(f'DELETE FROM "{table.name}"')
     return _pg_session_db.url.render_as_string(hide_password=False)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from grove_jobs import services
+from grove_jobs.configs.store import create_config
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobExecutionRow
 from grove_jobs.schema.execution import ACTIVE_STATUSES
@@ -73,7 +73,7 @@ def synthetic_config(
 
 def create(db: Database, data: dict[str, Any], at=None):
     """Store a config from GroveObject JSON."""
-    return services.create_config(db, parse_grove_object(data), actor="test", source="cli", at=at)
+    return create_config(db, parse_grove_object(data), actor="test", source="cli", at=at)
 
 
 def past_execution(

@@ -25,8 +25,9 @@ from dashboard.context import database
 from dashboard.display import duration_text, humanize_key, literal, safe, when_text
 from dashboard.permissions import Allowed
 from grove_jobs import schedule as cron
-from grove_jobs import services
 from grove_jobs.clock import utcnow
+from grove_jobs.configs.store import find_config
+from grove_jobs.configs.transfer import diff_json
 from grove_jobs.db.records import ConfigRecord
 from grove_jobs.engine.retry import delays
 from grove_jobs.exceptions import FieldError, GroveError, ValidationFailed, VersionConflict
@@ -347,7 +348,7 @@ def _conflict_box(record: ConfigRecord, state: EditorState, edited: dict) -> Non
             ):
                 _save(record, state, edited, expected=conflict.actual)
             if st.button(f"Load version {conflict.actual} (discard my edits)", key="reload"):
-                latest = services.find_config(database(), record.id)
+                latest = find_config(database(), record.id)
                 if latest is not None:
                     reload(latest)
                 data.clear()
@@ -384,12 +385,12 @@ def _group(errors: list[FieldError]) -> dict[str, list[str]]:
 
 
 def _conflict(config_id: str, state: EditorState, exc: VersionConflict) -> Conflict:
-    latest = services.find_config(database(), config_id)
+    latest = find_config(database(), config_id)
     revision = data.latest_revision(config_id)
     changes: list[str] = []
     if latest is not None:
         theirs = _comparable(latest.object.to_json_dict())
-        for path, before, after in services.diff_json(_comparable(state.base), theirs):
+        for path, before, after in diff_json(_comparable(state.base), theirs):
             changes.append(f"{path}: {before!r} → {after!r}")
     return Conflict(
         expected=state.version,
@@ -401,7 +402,7 @@ def _conflict(config_id: str, state: EditorState, exc: VersionConflict) -> Confl
 
 def _confirmation(before: dict[str, Any], obj: GroveObject, saved: ConfigRecord) -> str:
     """'Schedule updated — next run Tomorrow 3:00 AM PDT' or 'Saved version 4: Batch size'."""
-    changes = services.diff_json(_comparable(before), obj.comparable())
+    changes = diff_json(_comparable(before), obj.comparable())
     paths = [path for path, _, _ in changes]
     if any(p.startswith("payload.schedule.") for p in paths):
         schedule = obj.payload.schedule  # type: ignore[attr-defined]

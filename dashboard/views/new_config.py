@@ -10,12 +10,12 @@ from dashboard import actions, permissions
 from dashboard.components.fields import Form, field_key_class, model_form
 from dashboard.display import describe, safe
 from dashboard.nav import CONFIG_PARAM, INSPECTOR
+from grove_jobs.configs.transfer import new_object
 from grove_jobs.exceptions import AlreadyExists, FieldError, ValidationFailed
 from grove_jobs.jobs.registry import get_job_type, job_type_names
 from grove_jobs.schema.grove_object import parse_grove_object, pydantic_errors
 from grove_jobs.schema.job_config import default_job_config_json
 from grove_jobs.schema.registry import get_type, registered_types
-from grove_jobs.services import new_object
 
 _ERRORS = "_new_config_errors"
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from grove_jobs import schedule as cron
+from grove_jobs.clock import iso_z
 from grove_jobs.schema.job_config import Alerts
 
 CONSECUTIVE_FAILURES = "consecutive_failures"
@@ -149,9 +150,9 @@ def missed_schedule(state: ConfigState, at: datetime) -> Finding | None:
     if state.next_run_at is not None and state.next_run_at < cutoff:
         return Finding(
             MISSED_SCHEDULE,
-            f"no sidecar has fired the tick due at {_iso(state.next_run_at)}",
+            f"no sidecar has fired the tick due at {iso_z(state.next_run_at, timespec='seconds')}",
             None,
-            {"scheduledFor": _iso(state.next_run_at)},
+            {"scheduledFor": iso_z(state.next_run_at, timespec="seconds")},
         )
     # The newest tick that has a run and is past the grace: any fire after it and before the
     # cutoff has none. Starting there keeps this to a fire or two per config and pass.
@@ -174,9 +175,9 @@ def missed_schedule(state: ConfigState, at: datetime) -> Finding | None:
     fire = fires[-1]
     return Finding(
         MISSED_SCHEDULE,
-        f"the tick of {_iso(fire)} has no run within {grace}s",
+        f"the tick of {iso_z(fire, timespec='seconds')} has no run within {grace}s",
         None,
-        {"scheduledFor": _iso(fire)},
+        {"scheduledFor": iso_z(fire, timespec="seconds")},
     )
 
 
@@ -211,10 +212,8 @@ def resolved(state: ConfigState, incidents: list[OpenIncident]) -> list[OpenInci
 def _later_tick_ran(state: ConfigState, incident: OpenIncident) -> bool:
     missed_at = incident.details.get("scheduledFor")
     return missed_at is not None and any(
-        r.scheduled_for is not None and not r.missed and _iso(r.scheduled_for) > missed_at
+        r.scheduled_for is not None
+        and not r.missed
+        and iso_z(r.scheduled_for, timespec="seconds") > missed_at
         for r in state.runs
     )
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat(timespec="seconds").replace("+00:00", "Z")

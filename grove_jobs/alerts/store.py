@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from grove_jobs.alerts.rules import ConfigState, Finding, OpenIncident, Run
 from grove_jobs.alerts.tables import OPEN_SQL, AlertIncidentRow
+from grove_jobs.clock import iso_z
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
 from grove_jobs.notifications.tables import NotificationRow
@@ -188,7 +189,9 @@ def open_incident(
         if incident_id is None:
             return None
         subject = f"[grove-jobs] ALERT {config_id}: {finding.rule.replace('_', ' ')}"
-        body = f"{finding.summary}\n\nConfig: {config_id}\nOpened: {_iso(at)}\n"
+        body = (
+            f"{finding.summary}\n\nConfig: {config_id}\nOpened: {iso_z(at, timespec='seconds')}\n"
+        )
         if details.get("lastError"):
             body += f"Last error: {details['lastError']}\n"
         payload = _payload("opened", incident_id, config_id, finding.rule, at, finding.summary)
@@ -219,7 +222,7 @@ def resolve_incident(
         rule = incident.rule.replace("_", " ")
         summary = f"resolved: {incident.details.get('summary', rule)}"
         subject = f"[grove-jobs] RESOLVED {config_id}: {rule}"
-        body = f"{summary}\n\nConfig: {config_id}\nResolved: {_iso(at)}\n"
+        body = f"{summary}\n\nConfig: {config_id}\nResolved: {iso_z(at, timespec='seconds')}\n"
         payload = _payload("resolved", incident.id, config_id, incident.rule, at, summary)
         return _outbox(session, config_id, None, subject, body, payload, at, deliverable)
 
@@ -227,7 +230,7 @@ def resolve_incident(
 def _payload(event, incident_id, config_id, rule, at, summary) -> dict[str, Any]:
     return {
         "event": event,
-        "at": _iso(at),
+        "at": iso_z(at, timespec="seconds"),
         "incident": {"id": incident_id, "configId": config_id, "rule": rule, "summary": summary},
     }
 
@@ -312,7 +315,3 @@ def mark_sent(
             )
         )
     return next_attempt
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat(timespec="seconds").replace("+00:00", "Z")

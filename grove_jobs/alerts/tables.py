@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grove_jobs.db.tables import Base, BigId
-from grove_jobs.db.types import JSONType, UTCDateTime
+from grove_jobs.db.base import Base, BigId, JSONType, UTCDateTime
 
 OPEN_SQL = "resolved_at IS NULL"
 

@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from grove_jobs import services
+from grove_jobs.configs.revisions import Source
+from grove_jobs.configs.store import get_config, update_config
+from grove_jobs.configs.transfer import diff_json
 from grove_jobs.db.engine import Database
 from grove_jobs.db.records import ConfigRecord, revision_record
 from grove_jobs.db.tables import ConfigRevisionRow
@@ -42,7 +44,7 @@ def revision_changes(revision: Revision) -> list[FieldChange]:
 
 
 def _field_diff(before: Any, after: Any, path: str) -> list[tuple[str, Any, Any]]:
-    # services.diff_json stops where one side is missing (a creation would be one change at
+    # diff_json stops where one side is missing (a creation would be one change at
     # the root); an absent object counts as empty here, so every field is listed on its own.
     absent_or_dict = (before is None or isinstance(before, dict)) and (
         after is None or isinstance(after, dict)
@@ -55,7 +57,7 @@ def _field_diff(before: Any, after: Any, path: str) -> list[tuple[str, Any, Any]
                 _field_diff(old.get(key), new.get(key), f"{path}.{key}" if path else key)
             )
         return changes
-    return services.diff_json(before, after, path)
+    return diff_json(before, after, path)
 
 
 def get_revision(db: Database, config_id: str, revision_id: int) -> Revision:
@@ -76,7 +78,7 @@ def restore_revision(
     revision_id: int,
     *,
     actor: str,
-    source: services.Source,
+    source: Source,
     expected_version: int | None = None,
     at: datetime | None = None,
 ) -> ConfigRecord:
@@ -85,9 +87,9 @@ def restore_revision(
     revision = get_revision(db, config_id, revision_id)
     if revision.after is None:
         raise ValidationFailed([FieldError("revision", "that revision deleted the config")])
-    current = services.get_config(db, config_id)
+    current = get_config(db, config_id)
     restored = parse_grove_object(_restorable(revision.after, config_id))
-    return services.update_config(
+    return update_config(
         db,
         restored,
         expected_version=current.version if expected_version is None else expected_version,

@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grove_jobs.db.tables import Base, BigId
-from grove_jobs.db.types import UTCDateTime
+from grove_jobs.db.base import Base, BigId, UTCDateTime
 
 
 class ApiTokenRow(Base):

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from grove_jobs.auth.tables import ApiTokenRow
-from grove_jobs.clock import utcnow
+from grove_jobs.clock import iso_z, utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.exceptions import AlreadyExists, FieldError, GroveError, NotFound, ValidationFailed
 
@@ -70,7 +70,7 @@ class ApiToken:
 
     def to_json(self, at: datetime) -> dict[str, object]:
         def iso(value: datetime | None) -> str | None:
-            return value.isoformat().replace("+00:00", "Z") if value else None
+            return iso_z(value)
 
         return {
             "id": self.id,

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from grove_jobs.clock import iso_z
 from grove_jobs.db.tables import ConfigRevisionRow, ExecutionLogRow, JobConfigRow, JobExecutionRow
 from grove_jobs.schema.execution import Execution, LogLine, Revision
 from grove_jobs.schema.grove_object import GroveObject, parse_grove_object
@@ -58,7 +59,7 @@ class LastRun(BaseModel):
 def config_record(row: JobConfigRow) -> ConfigRecord:
     """Map a job_configs row; the stored JSON was validated on write, so this re-parse is the
     guard that catches rows edited behind our back."""
-    meta = {**row.meta, "createdAt": _iso(row.created_at), "updatedAt": _iso(row.updated_at)}
+    meta = {**row.meta, "createdAt": iso_z(row.created_at), "updatedAt": iso_z(row.updated_at)}
     obj = parse_grove_object({"meta": meta, "payload": row.payload}, stored=True)
     return ConfigRecord(
         object=obj,
@@ -67,10 +68,6 @@ def config_record(row: JobConfigRow) -> ConfigRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def execution_record(row: JobExecutionRow) -> Execution:

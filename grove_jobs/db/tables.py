@@ -6,42 +6,24 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Float,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from grove_jobs.db.types import JSONType, UTCDateTime
-
-# Named constraints so Alembic migrations are deterministic on both databases.
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-# SQLite only autoincrements INTEGER PRIMARY KEY; BIGINT elsewhere.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from grove_jobs.db.base import Base, BigId, JSONType, UTCDateTime
 
 ACTIVE_SQL = "status IN ('queued', 'running', 'retrying')"
 # Rows that stand for a tick of the schedule; manual runs and retries of a past run carry a
 # logical time too, but many may share it.
 TICK_TRIGGERS_SQL = "trigger IN ('schedule', 'misfire', 'backfill')"
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
 
 
 class JobConfigRow(Base):
@@ -172,11 +154,3 @@ class SchedulerNodeRow(Base):
     last_tick_ms: Mapped[float | None] = mapped_column(Float)
     # The job types this sidecar can run: a queued run no live sidecar can take fails.
     job_types: Mapped[list[str] | None] = mapped_column(JSONType)
-
-
-# Tables defined in other packages share this metadata (migrations/env.py and schema comparisons
-# see one metadata); imported last because they import Base from here.
-import grove_jobs.auth.tables  # noqa: E402, F401  (API tokens and dashboard roles)
-from grove_jobs.alerts import tables as _alert_tables  # noqa: E402, F401
-from grove_jobs.contrib.content import tables as _content_tables  # noqa: E402, F401
-from grove_jobs.notifications import tables as _outbox_tables  # noqa: E402, F401

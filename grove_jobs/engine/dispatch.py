@@ -1,4 +1,4 @@
-"""Claiming, completing, heartbeating and rescuing executions.
+"""Claiming and completing executions (leases, rescue and hand-back are in ``leases``).
 
 Every state change is a guarded UPDATE (``WHERE id = … AND status = … AND attempt = …``), so a
 late write from a worker that was presumed dead changes nothing.
@@ -19,7 +19,6 @@ from grove_jobs.db.dialect import lock_rows, notify
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
 from grove_jobs.engine.retry import retry_delay
-from grove_jobs.jobs.registry import UnknownJobType
 from grove_jobs.schema.execution import ExecutionStatus
 from grove_jobs.schema.job_config import RetryPolicy
 
@@ -244,7 +243,7 @@ def storable(value: Any) -> Any:
     return value
 
 
-def _final_values(outcome: Outcome, at: datetime) -> dict[str, Any]:
+def final_values(outcome: Outcome, at: datetime) -> dict[str, Any]:
     """Column values for an attempt's end: a retry (durable, via run_after) or a final state."""
     values: dict[str, Any] = {
         "items_processed": outcome.items_processed,
@@ -345,7 +344,7 @@ def _complete(session: Session, outcomes, logs, progress, *, worker_id: str, at:
             ],
         )
     if outcomes:
-        finals = [_final_values(o, at) for o in outcomes]
+        finals = [final_values(o, at) for o in outcomes]
         table = JobExecutionRow.__table__
         # executemany of one guarded UPDATE: psycopg pipelines it into a single round trip.
         # Rows a rescue took over meanwhile simply don't match the guard.
@@ -412,159 +411,3 @@ def _log_retries(session: Session, outcomes, finals, *, worker_id: str, at: date
         rows,
     )
     return len(rows)
-
-
-def heartbeat(
-    db: Database, *, worker_id: str, running: list[tuple[int, int]], at: datetime
-) -> None:
-    """Extend the lease of this sidecar's runs (cancel requests are polled separately, more
-    often, by :func:`cancel_requested`)."""
-    if not running:
-        return
-    with db.write() as session:
-        session.execute(
-            update(E)
-            .where(
-                E.id.in_([eid for eid, _ in running]),
-                E.status == "running",
-                E.worker_id == worker_id,
-            )
-            .values(heartbeat_at=at)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def cancel_requested(db: Database, execution_ids: list[int]) -> set[int]:
-    """Which of these runs have a pending cancel request (cheap read, polled often)."""
-    if not execution_ids:
-        return set()
-    with db.read() as session:
-        return set(
-            session.scalars(
-                select(E.id).where(E.id.in_(execution_ids), E.cancel_requested.is_(True))
-            ).all()
-        )
-
-
-def rescue(db: Database, *, lease_seconds: float, at: datetime, limit: int = 500) -> list[int]:
-    """Runs whose heartbeat is older than the lease belong to a dead sidecar: give each its
-    next attempt (after the policy's delay) or fail it when none are left. Returns their ids."""
-    cutoff = at - timedelta(seconds=lease_seconds)
-    rescued = []
-    with db.write() as session:
-        stale = session.execute(
-            lock_rows(
-                session,
-                select(E.id, E.attempt, E.max_attempts, E.worker_id, E.payload_snapshot)
-                .where(E.status == ExecutionStatus.RUNNING.value, E.heartbeat_at < cutoff)
-                .order_by(E.id)
-                .limit(limit),
-            )
-        ).all()
-        for row in stale:
-            outcome = Outcome(
-                execution_id=row.id,
-                attempt=row.attempt,
-                status="failed",
-                error=f"worker {row.worker_id} stopped heartbeating (lease of "
-                f"{lease_seconds:g}s expired); attempt {row.attempt} abandoned",
-                max_attempts=row.max_attempts,
-                retry=(row.payload_snapshot or {}).get("retry"),
-            )
-            values = _final_values(outcome, at)
-            # keep whatever progress the dead worker reported
-            for key in ("items_processed", "items_total", "items_failed", "result"):
-                values.pop(key)
-            result = session.execute(
-                update(E)
-                .where(E.id == row.id, E.status == "running", E.attempt == row.attempt)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount:
-                rescued.append(row.id)
-                session.add(
-                    ExecutionLogRow(
-                        execution_id=row.id,
-                        attempt=row.attempt,
-                        at=at,
-                        level="error",
-                        message=outcome.error,
-                    )
-                )
-    return rescued
-
-
-def hand_back(db: Database, *, worker_id: str, running: list[tuple[int, int]], at: datetime) -> int:
-    """On shutdown: return unfinished runs to the queue without spending an attempt."""
-    handed = 0
-    with db.write() as session:
-        for execution_id, attempt in running:
-            result = session.execute(
-                update(E)
-                .where(
-                    E.id == execution_id,
-                    E.status == "running",
-                    E.attempt == attempt,
-                    E.worker_id == worker_id,
-                )
-                .values(
-                    status=ExecutionStatus.RETRYING.value,
-                    attempt=attempt - 1,
-                    run_after=at,
-                    worker_id=None,
-                    error="sidecar shut down; run handed back for another sidecar",
-                )
-                .execution_options(synchronize_session=False)
-            )
-            handed += result.rowcount
-    return handed
-
-
-def fail_unclaimable(
-    db: Database, *, live_types: Collection[str], lease_seconds: float, at: datetime
-) -> list[int]:
-    """Fail waiting runs that were due a lease ago and whose job type no live sidecar has:
-    nothing would ever take them. The error names the type and how types are found."""
-    if not live_types:  # the caller is a live sidecar; no types means nothing to judge by
-        return []
-    cutoff = at - timedelta(seconds=lease_seconds)
-    job_type = JobConfigRow.payload["jobType"].as_string()
-    failed: list[int] = []
-    with db.write() as session:
-        stmt = (
-            select(E.id, E.status, E.attempt, job_type.label("job_type"))
-            .join(JobConfigRow, JobConfigRow.id == E.config_id)
-            .where(E.status.in_(WAITING), E.run_after <= cutoff)
-            .order_by(E.id)
-            .where(job_type.not_in(sorted(live_types)))
-            .limit(500)
-        )
-        for row in session.execute(lock_rows(session, stmt, of=E)).all():
-            error = (
-                f"no running sidecar can run job type {row.job_type!r}: "
-                f"{UnknownJobType(row.job_type)}"
-            )
-            result = session.execute(
-                update(E)
-                .where(E.id == row.id, E.status == row.status, E.attempt == row.attempt)
-                .values(
-                    status=ExecutionStatus.FAILED.value,
-                    completed_at=at,
-                    error=error,
-                    error_kind="permanent",
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount:
-                failed.append(row.id)
-                session.add(
-                    ExecutionLogRow(
-                        execution_id=row.id,
-                        attempt=row.attempt,
-                        at=at,
-                        level="error",
-                        message=error,
-                    )
-                )
-    return failed

@@ -159,3 +159,8 @@ def cancel_execution(
         session.flush()
         session.refresh(row)
         return execution_record(row)
+
+
+def new_request_id() -> str:
+    """A fresh idempotency key for a Run Now click."""
+    return uuid.uuid4().hex

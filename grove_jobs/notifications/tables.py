@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grove_jobs.db.tables import Base, BigId
-from grove_jobs.db.types import JSONType, UTCDateTime
+from grove_jobs.db.base import Base, BigId, JSONType, UTCDateTime
 
 PENDING_SQL = "sent_at IS NULL AND next_attempt_at IS NOT NULL"
 

@@ -25,6 +25,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from grove_jobs.clock import iso_z
+
 CHILDREN_PROP = "children"
 
 
@@ -122,8 +124,7 @@ class RenderTree(_WireModel):
 
 def format_utc(value: datetime) -> str:
     """ISO 8601 in UTC with a ``Z`` suffix, the one timestamp form trees carry."""
-    text = value.astimezone(UTC).isoformat()
-    return text.removesuffix("+00:00") + "Z"
+    return iso_z(value.astimezone(UTC))
 
 
 def _check_siblings(elements: list[RenderElement]) -> None:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import grove_jobs.db.types
+import grove_jobs.db.base
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
-        sa.Column("at", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "before",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -68,9 +68,9 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
-        sa.Column("next_run_at", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_run_at", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_configs")),
     )
     with op.batch_alter_table("job_configs", schema=None) as batch_op:
@@ -84,9 +84,9 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=200), nullable=False),
         sa.Column("hostname", sa.String(length=200), nullable=False),
         sa.Column("pid", sa.Integer(), nullable=False),
-        sa.Column("started_at", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("heartbeat_at", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_tick_at", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("heartbeat_at", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_tick_at", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_tick_ms", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scheduler_nodes")),
     )
@@ -103,14 +103,14 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("max_attempts", sa.Integer(), nullable=False),
-        sa.Column("scheduled_for", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("scheduled_for", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("request_id", sa.String(length=128), nullable=True),
         sa.Column("requested_by", sa.String(length=200), nullable=True),
-        sa.Column("queued_at", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("run_after", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("started_at", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("completed_at", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("heartbeat_at", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("queued_at", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("run_after", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("completed_at", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("heartbeat_at", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("worker_id", sa.String(length=200), nullable=True),
         sa.Column("items_processed", sa.Integer(), nullable=False),
         sa.Column("items_total", sa.Integer(), nullable=True),
@@ -176,7 +176,7 @@ def upgrade() -> None:
             "execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("attempt", sa.Integer(), nullable=False),
-        sa.Column("at", grove_jobs.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", grove_jobs.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("level", sa.String(length=8), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(

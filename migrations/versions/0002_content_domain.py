@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import grove_jobs.db.types
+import grove_jobs.db.base
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -25,8 +25,8 @@ BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
-def _time() -> grove_jobs.db.types.UTCDateTime:
-    return grove_jobs.db.types.UTCDateTime(timezone=True)
+def _time() -> grove_jobs.db.base.UTCDateTime:
+    return grove_jobs.db.base.UTCDateTime(timezone=True)
 
 
 def upgrade() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import grove_jobs.db.types
+import grove_jobs.db.base
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 # Frozen copies of the column types (a migration must not change when the models do).
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-UTC = grove_jobs.db.types.UTCDateTime(timezone=True)
+UTC = grove_jobs.db.base.UTCDateTime(timezone=True)
 ACTIVE = "revoked_at IS NULL"
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import grove_jobs.db.types
+import grove_jobs.db.base
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 # Frozen copies of the column types (a migration must not change when the models do).
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-UTC = grove_jobs.db.types.UTCDateTime(timezone=True)
+UTC = grove_jobs.db.base.UTCDateTime(timezone=True)
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 OPEN = "resolved_at IS NULL"
 

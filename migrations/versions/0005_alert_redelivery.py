@@ -12,14 +12,14 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import grove_jobs.db.types
+import grove_jobs.db.base
 
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-UTC = grove_jobs.db.types.UTCDateTime(timezone=True)
+UTC = grove_jobs.db.base.UTCDateTime(timezone=True)
 PENDING = "sent_at IS NULL AND next_attempt_at IS NOT NULL"
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from grove_jobs import services
+from grove_jobs.configs.transfer import apply_objects, parse_objects
 from grove_jobs.db.engine import Database
 from tests.e2e.commands import streamlit_command
 
@@ -175,8 +175,8 @@ def stack(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     for args in (["db", "upgrade"], ["demo", "seed"]):
         subprocess.run([*grove, *args], env=env, cwd=ROOT, check=True, capture_output=True)
     db = Database(url)
-    objects = services.parse_objects(E2E_CONFIGS)
-    services.apply_objects(db, objects, actor="e2e@grove.invalid", source="cli")
+    objects = parse_objects(E2E_CONFIGS)
+    apply_objects(db, objects, actor="e2e@grove.invalid", source="cli")
     logs = [workdir / "scheduler.log", workdir / "streamlit.log"]
     commands = [
         [*grove, "scheduler"],

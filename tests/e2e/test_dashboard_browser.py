@@ -18,8 +18,9 @@ from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 
 from dashboard.components.fields import field_key_class
-from grove_jobs import services
+from grove_jobs.configs.store import get_config
 from grove_jobs.db.tables import JobExecutionRow, SchedulerNodeRow
+from grove_jobs.executions.queries import execution_history
 from grove_jobs.schema.execution import Execution
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def save(page: Page) -> None:
 
 
 def latest(stack: Stack, config_id: str) -> Execution | None:
-    items = services.execution_history(stack.db, config_id, limit=1).items
+    items = execution_history(stack.db, config_id, limit=1).items
     return items[0] if items else None
 
 
@@ -108,7 +109,7 @@ def test_us1_change_the_daily_cron_and_see_the_next_run(
     expect(confirmation).to_contain_text("3:00 AM UTC")
     preview = page.locator(".st-key-schedule-preview")
     expect(preview).to_contain_text("03:00 AM UTC")
-    stored = services.get_config(stack.db, "daily-advancement")
+    stored = get_config(stack.db, "daily-advancement")
     assert stored.object.payload.schedule.cron_expression == "0 3 * * *"
     screenshot(page, artifacts / "inspector-configuration.png")
 
@@ -118,7 +119,7 @@ def test_us2_batch_size_50_limits_the_next_run(page: Page, stack: Stack) -> None
     commit(page, "payload.limits.batchSize", "50")
     save(page)
     expect(page.get_by_test_id("stAlert").filter(has_text="Batch size")).to_be_visible()
-    assert services.get_config(stack.db, "e2e-batch").object.payload.limits.batch_size == 50
+    assert get_config(stack.db, "e2e-batch").object.payload.limits.batch_size == 50
     page.locator(".st-key-inspector-run button").click()
     live = page.locator(".st-key-latest-run")
     expect(live).to_contain_text("Complete", timeout=RUN_TIMEOUT)
@@ -163,7 +164,7 @@ def _ticked_after(stack: Stack, instant: Any) -> bool:
 def test_us4_toggle_off_shows_disabled_and_nothing_is_scheduled(
     page: Page, stack: Stack, artifacts: Path
 ) -> None:
-    assert services.get_config(stack.db, "e2e-minute").next_run_at is not None
+    assert get_config(stack.db, "e2e-minute").next_run_at is not None
     open_console(page, stack)
     card = page.locator(".st-key-card-e2e-minute")
     expect(card).to_be_visible()
@@ -172,7 +173,7 @@ def test_us4_toggle_off_shows_disabled_and_nothing_is_scheduled(
     card.get_by_text("Enabled", exact=True).click()
     expect(card).to_contain_text("Disabled")
     expect(card).to_contain_text("schedule off")
-    record = services.get_config(stack.db, "e2e-minute")
+    record = get_config(stack.db, "e2e-minute")
     assert record.object.payload.schedule.is_enabled is False
     # The tick selects only configs with next_run_at <= now: with no next run, it never fires.
     assert record.next_run_at is None
@@ -215,7 +216,7 @@ def test_us5_run_now_shows_live_status_and_history_updates(
 
 
 def test_invalid_cron_and_unknown_timezone_show_field_errors(page: Page, stack: Stack) -> None:
-    before = services.get_config(stack.db, "weekly-orphan-cleanup")
+    before = get_config(stack.db, "weekly-orphan-cleanup")
     open_inspector(page, stack, "weekly-orphan-cleanup")
     commit(page, "payload.schedule.cronExpression", "61 * * * *")
     save(page)
@@ -230,7 +231,7 @@ def test_invalid_cron_and_unknown_timezone_show_field_errors(page: Page, stack: 
     save(page)
     expect(zone.get_by_test_id("stAlert")).to_contain_text("unknown timezone")
     expect(cron_field.get_by_test_id("stAlert")).to_have_count(0)
-    after = services.get_config(stack.db, "weekly-orphan-cleanup")
+    after = get_config(stack.db, "weekly-orphan-cleanup")
     assert after.version == before.version
     assert after.object.to_json_dict() == before.object.to_json_dict()
 

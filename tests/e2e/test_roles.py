@@ -22,12 +22,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from grove_jobs import services
 from grove_jobs.auth.roles import grant_role
+from grove_jobs.configs.revisions import list_revisions
+from grove_jobs.configs.store import get_config, update_config
 from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
 from grove_jobs.demo import seed
 from grove_jobs.exceptions import PermissionDenied
+from grove_jobs.executions.queries import execution_history
 from grove_jobs.schema.grove_object import parse_grove_object
 from tests.e2e.commands import streamlit_command
 
@@ -78,11 +80,11 @@ def dashboard(
     migrate.upgrade(url)
     db = Database(url)
     seed(db, actor="seed")
-    record = services.get_config(db, CONFIG)
+    record = get_config(db, CONFIG)
     hostile = record.object.model_copy(
         update={"meta": record.object.meta.model_copy(update={"title": HOSTILE})}
     )
-    services.update_config(db, hostile, expected_version=record.version, actor="seed", source="cli")
+    update_config(db, hostile, expected_version=record.version, actor="seed", source="cli")
     grant_role(db, EDITOR, "editor", granted_by="test")
     grant_role(db, OPERATOR, "operator", granted_by="test")
     port = _free_port()
@@ -155,7 +157,7 @@ def test_viewer_forced_write_is_refused(
     monkeypatch.setattr(identity, "_request_header", lambda name: VIEWER)
     context.reset()
     try:
-        record = services.get_config(dashboard.db, CONFIG)
+        record = get_config(dashboard.db, CONFIG)
         edited = parse_grove_object(
             {**record.object.to_json_dict(), "meta": {"id": CONFIG, "type": "job-config"}}
         )
@@ -163,8 +165,8 @@ def test_viewer_forced_write_is_refused(
             actions.save(edited, expected_version=record.version)
         with pytest.raises(PermissionDenied):
             actions.start_run(CONFIG)
-        assert services.get_config(dashboard.db, CONFIG).version == record.version
-        assert services.execution_history(dashboard.db, CONFIG).total == 0
+        assert get_config(dashboard.db, CONFIG).version == record.version
+        assert execution_history(dashboard.db, CONFIG).total == 0
     finally:
         context.reset()
 
@@ -193,7 +195,7 @@ def test_operator_can_run_but_not_save(browser: Any, dashboard: ProxiedDashboard
 
 def test_editor_can_save(browser: Any, dashboard: ProxiedDashboard) -> None:
     page = _page_as(browser, EDITOR)
-    before = services.get_config(dashboard.db, CONFIG).version
+    before = get_config(dashboard.db, CONFIG).version
     try:
         _open_inspector(page, dashboard)
         expect(page.get_by_text(EDITOR).first).to_be_visible()  # who is signed in
@@ -202,32 +204,32 @@ def test_editor_can_save(browser: Any, dashboard: ProxiedDashboard) -> None:
         title.press("Tab")
         page.get_by_role("button", name="Save changes").click()
         deadline = time.monotonic() + 30
-        while services.get_config(dashboard.db, CONFIG).version == before:
+        while get_config(dashboard.db, CONFIG).version == before:
             assert time.monotonic() < deadline, "the editor's save never reached the database"
             time.sleep(0.1)
     finally:
         page.context.close()
-    saved = services.get_config(dashboard.db, CONFIG)
+    saved = get_config(dashboard.db, CONFIG)
     assert saved.object.meta.title == "Saved by the editor"
-    revision = services.list_revisions(dashboard.db, CONFIG)[0]
+    revision = list_revisions(dashboard.db, CONFIG)[0]
     assert (revision.actor, revision.source) == (EDITOR, "ui")
 
 
 def test_editor_restores_a_revision_from_the_history_tab(
     browser: Any, dashboard: ProxiedDashboard
 ) -> None:
-    record = services.get_config(dashboard.db, CONFIG)
+    record = get_config(dashboard.db, CONFIG)
     renamed = record.object.meta.model_copy(update={"title": "Renamed before the restore"})
-    services.update_config(
+    update_config(
         dashboard.db,
         record.object.model_copy(update={"meta": renamed}),
         expected_version=record.version,
         actor="someone@example.com",
         source="api",
     )
-    revisions = services.list_revisions(dashboard.db, CONFIG)
+    revisions = list_revisions(dashboard.db, CONFIG)
     target = next(r for r in revisions if (r.after or {}).get("meta", {}).get("title") == HOSTILE)
-    current = services.get_config(dashboard.db, CONFIG).version
+    current = get_config(dashboard.db, CONFIG).version
     page = _page_as(browser, EDITOR)
     try:
         _open_inspector(page, dashboard)
@@ -237,11 +239,11 @@ def test_editor_restores_a_revision_from_the_history_tab(
         row.click()  # revisions are collapsed rows
         page.get_by_role("button", name=f"Restore version {target.version}").click()
         deadline = time.monotonic() + 30
-        while services.get_config(dashboard.db, CONFIG).version == current:
+        while get_config(dashboard.db, CONFIG).version == current:
             assert time.monotonic() < deadline, "the restore never reached the database"
             time.sleep(0.1)
     finally:
         page.context.close()
-    assert services.get_config(dashboard.db, CONFIG).object.meta.title == HOSTILE
-    newest = services.list_revisions(dashboard.db, CONFIG)[0]
+    assert get_config(dashboard.db, CONFIG).object.meta.title == HOSTILE
+    newest = list_revisions(dashboard.db, CONFIG)[0]
     assert (newest.version, newest.actor, newest.source) == (current + 1, EDITOR, "ui")

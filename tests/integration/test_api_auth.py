@@ -19,8 +19,8 @@ from grove_jobs.auth.tokens import SCOPES, create_token, revoke_token, verify_to
 from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.settings import Settings
-from scheduler.api import create_app
-from scheduler.api_auth import PUBLIC_PATHS, SCOPE_KEY
+from scheduler.api.app import create_app
+from scheduler.api.auth import PUBLIC_PATHS, SCOPE_KEY
 from tests.integration.test_api_support import (
     ApiClient,
     all_scopes_but,

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from grove_jobs import services
 from grove_jobs.clock import utcnow
+from grove_jobs.configs.revisions import list_revisions
+from grove_jobs.configs.store import get_config
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow
 from grove_jobs.engine.enqueue import run_now
+from grove_jobs.executions.queries import execution_history, get_execution
 from tests.conftest import InvalidConfig
 from tests.integration.test_api_support import (
     ApiClient,
@@ -95,12 +97,12 @@ def test_put_saves_a_new_version_recorded_as_the_token(client: ApiClient, db: Da
     assert response.status_code == 200, response.text
     assert response.headers["ETag"] == '"2"'
     assert response.json()["payload"]["schedule"]["cronExpression"] == "0 3 * * *"
-    revision = services.list_revisions(db, "mock-health-check")[0]
+    revision = list_revisions(db, "mock-health-check")[0]
     assert (revision.source, revision.actor, revision.version) == ("api", "token:admin", 2)
     # the same document again changes nothing: no version, no revision
     again = client.put(JOB, json=response.json(), headers={"If-Match": '"2"'})
     assert again.headers["ETag"] == '"2"'
-    assert len(services.list_revisions(db, "mock-health-check")) == 2
+    assert len(list_revisions(db, "mock-health-check")) == 2
 
 
 def test_put_without_if_match_is_428(client: ApiClient) -> None:
@@ -130,7 +132,7 @@ def test_stale_version_is_409_with_both_versions(client: ApiClient, db: Database
     body = response.json()
     assert (body["expectedVersion"], body["currentVersion"]) == (1, 2)
     assert response.headers["ETag"] == '"2"'
-    assert services.get_config(db, "mock-health-check").object.meta.title == "theirs"
+    assert get_config(db, "mock-health-check").object.meta.title == "theirs"
 
 
 def test_if_match_star_skips_the_check(client: ApiClient) -> None:
@@ -148,7 +150,7 @@ def test_invalid_config_is_422_by_field(
     paths = [e["path"] for e in response.json()["detail"]]
     assert invalid_config.path in paths
     assert all(set(e) == {"path", "message"} for e in response.json()["detail"])
-    assert services.get_config(db, "mock-health-check").version == 1
+    assert get_config(db, "mock-health-check").version == 1
 
 
 @pytest.mark.parametrize(
@@ -169,7 +171,7 @@ def test_put_creates_with_if_none_match(client: ApiClient, db: Database) -> None
     data = mock_config(**{"meta.id": "fresh"})
     response = client.put("/api/jobs/fresh", json=data, headers={"If-None-Match": "*"})
     assert response.status_code == 201
-    assert services.list_revisions(db, "fresh")[0].actor == "token:admin"
+    assert list_revisions(db, "fresh")[0].actor == "token:admin"
     again = client.put("/api/jobs/fresh", json=data, headers={"If-None-Match": "*"})
     assert again.status_code == 412
     missing = client.put("/api/jobs/absent", json=data, headers={"If-Match": "1"})
@@ -200,7 +202,7 @@ def test_trigger_is_202_with_the_execution(app: FastAPI, db: Database) -> None:
     assert execution["trigger"] == "api"
     assert execution["requestedBy"] == "token:deploy-bot"
     assert response.headers["Location"] == f"/api/executions/{execution['id']}"
-    assert services.get_execution(db, execution["id"]).requested_by == "token:deploy-bot"
+    assert get_execution(db, execution["id"]).requested_by == "token:deploy-bot"
 
 
 def test_idempotency_key_returns_the_same_execution(app: FastAPI, db: Database) -> None:
@@ -214,7 +216,7 @@ def test_idempotency_key_returns_the_same_execution(app: FastAPI, db: Database) 
     assert first.status_code == 202
     assert second.status_code == 200 and by_body.status_code == 200
     assert first.json()["id"] == second.json()["id"] == by_body.json()["id"]
-    assert services.execution_history(db, "mock-health-check").total == 1
+    assert execution_history(db, "mock-health-check").total == 1
     # Without a key every call is a new run; another token's same key is its own run.
     assert runner.post(f"{JOB}/trigger").json()["id"] != first.json()["id"]
     other = ApiClient(app, make_token(db, "run")).post(f"{JOB}/trigger", headers=headers)
@@ -240,7 +242,7 @@ def test_trigger_with_parameter_overrides(client: ApiClient, db: Database) -> No
     response = client.post(f"{JOB}/trigger", json=body)
     assert response.status_code == 202
     assert response.json()["parameterOverrides"] == body["parameters"]
-    stored = services.get_execution(db, response.json()["id"])
+    stored = get_execution(db, response.json()["id"])
     assert stored.parameter_overrides == body["parameters"]
 
 
@@ -260,7 +262,7 @@ def test_invalid_overrides_are_422_by_field(
     response = client.post(f"{JOB}/trigger", json={"parameters": parameters})
     assert response.status_code == 422
     assert path in [e["path"] for e in response.json()["detail"]]
-    assert services.execution_history(db, "mock-health-check").total == 0
+    assert execution_history(db, "mock-health-check").total == 0
 
 
 @pytest.mark.parametrize(

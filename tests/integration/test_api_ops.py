@@ -13,8 +13,8 @@ from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobConfigRow, SchedulerNodeRow
 from grove_jobs.engine.enqueue import cancel_execution, run_now
-from scheduler.api import create_app
-from scheduler.api_ops import _sample
+from scheduler.api.app import create_app
+from scheduler.api.endpoints.ops import _sample
 from tests.integration.test_api_support import (
     ApiClient,
     api_settings,

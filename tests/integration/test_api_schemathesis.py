@@ -17,8 +17,8 @@ from grove_jobs.db.engine import Database
 from grove_jobs.demo import seed
 from grove_jobs.engine.enqueue import run_now
 from grove_jobs.settings import Settings
-from scheduler.api import create_app
-from scheduler.api_context import ApiContext
+from scheduler.api.app import create_app
+from scheduler.api.context import ApiContext
 from tests.integration.test_api_support import api_settings, make_token
 
 MAX_EXAMPLES = 40

@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from grove_jobs import services
 from grove_jobs.auth.tokens import SCOPES, create_token
+from grove_jobs.configs.store import create_config
 from grove_jobs.db.engine import Database
 from grove_jobs.demo import MOCK_HEALTH_CHECK
 from grove_jobs.schema.grove_object import parse_grove_object
 from grove_jobs.settings import Settings, load_settings
-from scheduler.api import create_app
+from scheduler.api.app import create_app
 
 
 @dataclass
@@ -100,7 +100,7 @@ def mock_config(**changes: Any) -> dict[str, Any]:
 
 
 def store(db: Database, data: dict[str, Any]) -> None:
-    services.create_config(db, parse_grove_object(data), actor="seed", source="cli")
+    create_config(db, parse_grove_object(data), actor="seed", source="cli")
 
 
 def seeded_app(db: Database, **overrides: Any) -> FastAPI:

@@ -8,11 +8,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from grove_jobs import services
 from grove_jobs.auth.identity import Identity, authorize, resolve_identity
 from grove_jobs.auth.roles import Role, allows, grant_role, required_role
+from grove_jobs.configs.revisions import list_revisions
+from grove_jobs.configs.store import get_config
 from grove_jobs.db.engine import Database
 from grove_jobs.exceptions import PermissionDenied
+from grove_jobs.executions.queries import execution_history
 from grove_jobs.schema.grove_object import parse_grove_object
 from tests.integration.test_api_support import mock_config, store
 
@@ -109,13 +111,13 @@ def test_dashboard_writes_recheck_the_role(
         actions.save(edited, expected_version=1)
     with pytest.raises(PermissionDenied):
         actions.start_run("mock-health-check")
-    assert services.get_config(db, "mock-health-check").version == 1
-    assert services.execution_history(db, "mock-health-check").total == 0
+    assert get_config(db, "mock-health-check").version == 1
+    assert execution_history(db, "mock-health-check").total == 0
 
     dashboard_as("ed@example.com")
     record = actions.save(edited, expected_version=1)
     assert record.version == 2
-    assert services.list_revisions(db, "mock-health-check")[0].actor == "ed@example.com"
+    assert list_revisions(db, "mock-health-check")[0].actor == "ed@example.com"
 
     dashboard_as(None)  # the proxy did not say who: nobody is signed in
     with pytest.raises(PermissionDenied):

@@ -21,8 +21,9 @@ import yaml
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
-from grove_jobs import services
 from grove_jobs.cli import main
+from grove_jobs.configs.store import archive_config, find_config, get_config
+from grove_jobs.configs.transfer import apply_objects, export_objects, parse_objects
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ConfigRevisionRow
 from grove_jobs.demo import MOCK_HEALTH_CHECK, demo_objects
@@ -71,7 +72,7 @@ def revision_count(db: Database) -> int:
 
 
 def seed(db: Database) -> None:
-    services.apply_objects(db, services.parse_objects(demo_objects()), actor="seed", source="cli")
+    apply_objects(db, parse_objects(demo_objects()), actor="seed", source="cli")
 
 
 # --------------------------------------------------------------------------- Done when (subprocess)
@@ -130,7 +131,7 @@ def test_invalid_inputs_exit_1_and_change_nothing(
 
 def test_export_apply_export_is_identical(db: Database, tmp_path: Path) -> None:
     seed(db)
-    services.archive_config(db, "synthetic-flaky", actor="x", source="ui")
+    archive_config(db, "synthetic-flaky", actor="x", source="ui")
     revisions = revision_count(db)
     first = grove(db.url, "configs", "export", "--output", str(tmp_path / "e.yaml"), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
@@ -147,14 +148,14 @@ def test_export_apply_export_is_identical(db: Database, tmp_path: Path) -> None:
 
 def test_each_invalid_input_is_rejected(db: Database, tmp_path: Path, invalid_config) -> None:
     seed(db)
-    before = services.export_objects(db)
+    before = export_objects(db)
     path = write(tmp_path / "bad.yaml", invalid_config.build())
     for command in ("validate", "apply"):
         result = invoke(db, "configs", command, path)
         assert result.exit_code == 1, result.output
         assert f"{path}: {invalid_config.path}: " in result.stderr
         assert result.stdout == ""
-    assert services.export_objects(db) == before
+    assert export_objects(db) == before
 
 
 def test_json_export_round_trips(db: Database, tmp_path: Path) -> None:
@@ -192,7 +193,7 @@ def test_apply_is_all_or_nothing_across_files(db: Database, tmp_path: Path) -> N
     assert f"{files[1]}: [1].payload.limits.batchSize: " in result.stderr
     assert any(line.startswith(f"{files[2]}: meta.id: ") for line in errors)
     assert any(line.startswith(f"{files[2]}: payload.jobType: ") for line in errors)
-    assert services.export_objects(db) == []
+    assert export_objects(db) == []
 
 
 def test_the_same_id_in_two_files_is_rejected(db: Database, tmp_path: Path) -> None:
@@ -201,7 +202,7 @@ def test_the_same_id_in_two_files_is_rejected(db: Database, tmp_path: Path) -> N
     result = invoke(db, "configs", "apply", one, two)
     assert result.exit_code == 1
     assert f"{two}: [0].meta.id: 'mock-health-check' is also defined in {one}" in result.stderr
-    assert services.export_objects(db) == []
+    assert export_objects(db) == []
 
 
 @pytest.mark.parametrize(
@@ -244,7 +245,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(db: Database, tmp_path: Path
     fresh["meta"]["id"] = "another-check"
     demo = demo_objects()[1]
     invoke(db, "configs", "apply", write(tmp_path / "demo.yaml", demo))
-    before = services.export_objects(db)
+    before = export_objects(db)
     revisions = revision_count(db)
 
     path = write(tmp_path / "plan.yaml", [changed, fresh, demo])
@@ -262,7 +263,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(db: Database, tmp_path: Path
     as_json = json.loads(invoke(db, "configs", "apply", "--dry-run", "--json", path).stdout)
     assert [c["action"] for c in as_json] == ["update", "create", "unchanged"]
     assert as_json[0]["diff"][1] == {"path": "payload.limits.batchSize", "before": 10, "after": 25}
-    assert services.export_objects(db) == before
+    assert export_objects(db) == before
     assert revision_count(db) == revisions
 
 
@@ -275,20 +276,20 @@ def test_demo_seed_is_idempotent(db: Database) -> None:
     created = re.fullmatch(r"(\d+) created, 0 updated, 0 unchanged", first.stdout.splitlines()[-1])
     assert created and int(created[1]) >= len(demo_objects())
     revisions = revision_count(db)
-    exported = services.export_objects(db)
+    exported = export_objects(db)
 
     second = invoke(db, "demo", "seed")
     assert second.exit_code == 0, second.output
     assert second.stdout.splitlines()[-1] == f"0 created, 0 updated, {created[1]} unchanged"
     assert "+" not in second.stdout and "~" not in second.stdout
     assert revision_count(db) == revisions
-    assert services.export_objects(db) == exported
+    assert export_objects(db) == exported
 
     jobs = [o for o in exported if o["meta"]["type"] == "job-config"]
     assert {o["payload"]["jobType"] for o in jobs} == set(job_type_names()) - {"command"}
-    mock = services.get_config(db, "mock-health-check").object.comparable()
-    assert mock == services.parse_objects(MOCK_HEALTH_CHECK)[0].comparable()
-    advancement = services.get_config(db, "daily-advancement").object.payload.schedule
+    mock = get_config(db, "mock-health-check").object.comparable()
+    assert mock == parse_objects(MOCK_HEALTH_CHECK)[0].comparable()
+    advancement = get_config(db, "daily-advancement").object.payload.schedule
     assert (advancement.cron_expression, advancement.timezone) == ("0 2 * * *", "UTC")
     enabled = {o["meta"]["id"] for o in jobs if o["payload"]["schedule"]["isEnabled"]}
     assert enabled == {"mock-health-check", "synthetic-every-minute"}
@@ -333,18 +334,18 @@ def test_enable_disable_delete_history(db: Database) -> None:
     assert invoke(db, "configs", "disable", "mock-health-check").stdout == (
         "mock-health-check is already disabled\n"
     )
-    assert services.get_config(db, "mock-health-check").next_run_at is None
+    assert get_config(db, "mock-health-check").next_run_at is None
     assert (
         "enabled mock-health-check (version 3"
         in invoke(db, "configs", "enable", "mock-health-check").stdout
     )
 
     assert invoke(db, "configs", "delete", "synthetic-hang").stdout.startswith("archived")
-    assert services.get_config(db, "synthetic-hang").object.meta.status == "archived"
+    assert get_config(db, "synthetic-hang").object.meta.status == "archived"
     assert invoke(db, "configs", "delete", "synthetic-hang", "--hard").stdout == (
         "deleted synthetic-hang\n"
     )
-    assert services.find_config(db, "synthetic-hang") is None
+    assert find_config(db, "synthetic-hang") is None
 
     history = invoke(db, "configs", "history", "synthetic-hang").stdout.splitlines()
     assert [line.split()[-1] for line in history[1:]] == ["deleted", "meta.status", "created"]

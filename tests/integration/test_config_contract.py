@@ -1,4 +1,4 @@
-"""The config contract: every use case in grove_jobs.services behaves the same on SQLite and
+"""The config contract: every config and execution use case behaves the same on SQLite and
 PostgreSQL (the ``db`` fixture runs each test on both)."""
 
 from __future__ import annotations
@@ -12,16 +12,35 @@ import pytest
 from pydantic import Field
 from sqlalchemy import event, func, select
 
-from grove_jobs import services
+from grove_jobs.configs.query import (
+    ConfigQuery,
+    ConfigView,
+    get_enabled_jobs,
+    get_jobs_by_type,
+    last_runs,
+    list_configs,
+)
+from grove_jobs.configs.revisions import list_revisions
+from grove_jobs.configs.store import (
+    archive_config,
+    create_config,
+    delete_config,
+    duplicate_config,
+    find_config,
+    get_config,
+    set_enabled,
+    update_config,
+)
+from grove_jobs.configs.transfer import apply_objects, diff_json, export_objects, parse_objects
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ConfigRevisionRow, JobConfigRow, JobExecutionRow
 from grove_jobs.demo import MOCK_HEALTH_CHECK, demo_objects
 from grove_jobs.exceptions import AlreadyExists, NotFound, ValidationFailed, VersionConflict
+from grove_jobs.executions.queries import execution_history, get_execution
 from grove_jobs.schedule import next_fire
 from grove_jobs.schema import GroveObject, parse_grove_object
 from grove_jobs.schema.base import CamelModel
 from grove_jobs.schema.registry import ExperienceType, register_type, unregister_type
-from grove_jobs.services import ConfigQuery
 
 T0 = datetime(2026, 1, 5, 10, 2, 30, tzinfo=UTC)
 WHO = {"actor": "alice@example.com", "source": "ui"}
@@ -85,7 +104,7 @@ def revision_count(db: Database) -> int:
         return session.scalar(select(func.count()).select_from(ConfigRevisionRow)) or 0
 
 
-def ids(views: list[services.ConfigView]) -> list[str]:
+def ids(views: list[ConfigView]) -> list[str]:
     return [v.record.id for v in views]
 
 
@@ -93,112 +112,106 @@ def ids(views: list[services.ConfigView]) -> list[str]:
 
 
 def test_create_then_get(db: Database) -> None:
-    record = services.create_config(db, job(), **WHO, at=T0)
+    record = create_config(db, job(), **WHO, at=T0)
     assert record.version == 1
     assert record.created_at == record.updated_at == T0
     assert record.object.meta.created_by == "alice@example.com"
-    stored = services.get_config(db, "mock-health-check")
+    stored = get_config(db, "mock-health-check")
     assert stored.object.comparable() == job().comparable()
     assert stored.object.meta.created_at == T0
     assert stored == record
 
 
 def test_create_twice_is_rejected(db: Database) -> None:
-    services.create_config(db, job(), **WHO, at=T0)
+    create_config(db, job(), **WHO, at=T0)
     with pytest.raises(AlreadyExists):
-        services.create_config(db, job(), **WHO, at=T0)
+        create_config(db, job(), **WHO, at=T0)
 
 
 def test_get_missing(db: Database) -> None:
     with pytest.raises(NotFound, match="nope"):
-        services.get_config(db, "nope")
-    assert services.find_config(db, "nope") is None
+        get_config(db, "nope")
+    assert find_config(db, "nope") is None
 
 
 def test_update_bumps_the_version(db: Database) -> None:
-    created = services.create_config(db, job(), **WHO, at=T0)
+    created = create_config(db, job(), **WHO, at=T0)
     changed = edit(created.object, **{"payload.limits.batchSize": 50})
-    updated = services.update_config(
-        db, changed, expected_version=1, **WHO, at=T0 + timedelta(hours=1)
-    )
+    updated = update_config(db, changed, expected_version=1, **WHO, at=T0 + timedelta(hours=1))
     assert updated.version == 2
     assert updated.object.payload.limits.batch_size == 50
     assert updated.updated_at == T0 + timedelta(hours=1)
     assert updated.created_at == T0
-    assert services.get_config(db, "mock-health-check").version == 2
+    assert get_config(db, "mock-health-check").version == 2
 
 
 def test_update_keeps_created_by(db: Database) -> None:
-    created = services.create_config(db, job(), **WHO, at=T0)
+    created = create_config(db, job(), **WHO, at=T0)
     changed = edit(created.object, **{"meta.createdBy": "mallory", "meta.title": "Renamed"})
-    updated = services.update_config(
-        db, changed, expected_version=1, actor="bob", source="api", at=T0
-    )
+    updated = update_config(db, changed, expected_version=1, actor="bob", source="api", at=T0)
     assert updated.object.meta.created_by == "alice@example.com"
 
 
 def test_update_missing_is_not_found(db: Database) -> None:
     with pytest.raises(NotFound):
-        services.update_config(db, job(), expected_version=1, **WHO)
+        update_config(db, job(), expected_version=1, **WHO)
 
 
 def test_stale_version_conflicts_and_writes_nothing(db: Database) -> None:
-    created = services.create_config(db, job(), **WHO, at=T0)
-    services.update_config(
+    created = create_config(db, job(), **WHO, at=T0)
+    update_config(
         db, edit(created.object, **{"payload.limits.batchSize": 20}), expected_version=1, **WHO
     )
-    before = services.export_objects(db)
+    before = export_objects(db)
     revisions = revision_count(db)
     stale = edit(created.object, **{"payload.limits.batchSize": 30})
     with pytest.raises(VersionConflict) as caught:
-        services.update_config(db, stale, expected_version=1, actor="bob", source="api")
+        update_config(db, stale, expected_version=1, actor="bob", source="api")
     assert (caught.value.expected, caught.value.actual) == (1, 2)
     assert "version 1" in str(caught.value) and "version is 2" in str(caught.value)
-    assert services.export_objects(db) == before
+    assert export_objects(db) == before
     assert revision_count(db) == revisions
-    assert services.get_config(db, "mock-health-check").version == 2
+    assert get_config(db, "mock-health-check").version == 2
 
 
 def test_noop_update_records_nothing(db: Database) -> None:
-    created = services.create_config(db, job(), **WHO, at=T0)
-    same = services.update_config(db, job(), expected_version=1, **WHO, at=T0 + timedelta(days=1))
+    created = create_config(db, job(), **WHO, at=T0)
+    same = update_config(db, job(), expected_version=1, **WHO, at=T0 + timedelta(days=1))
     assert same.version == 1
     assert same.updated_at == created.updated_at
-    assert len(services.list_revisions(db, "mock-health-check")) == 1
+    assert len(list_revisions(db, "mock-health-check")) == 1
 
 
 def test_archive(db: Database) -> None:
-    services.create_config(db, job(), **WHO, at=T0)
+    create_config(db, job(), **WHO, at=T0)
     add_executions(db, "mock-health-check", ["success"])
-    archived = services.archive_config(db, "mock-health-check", **WHO, at=T0)
+    archived = archive_config(db, "mock-health-check", **WHO, at=T0)
     assert archived.object.meta.status == "archived"
     assert archived.next_run_at is None
-    assert ids(services.list_configs(db)) == []
-    assert ids(services.list_configs(db, ConfigQuery(include_archived=True))) == [
-        "mock-health-check"
-    ]
-    assert services.execution_history(db, "mock-health-check").total == 1
-    assert services.get_enabled_jobs(db) == []
+    assert ids(list_configs(db)) == []
+    assert ids(list_configs(db, ConfigQuery(include_archived=True))) == ["mock-health-check"]
+    assert execution_history(db, "mock-health-check").total == 1
+    assert get_enabled_jobs(db) == []
 
 
 def test_hard_delete_removes_executions_keeps_revisions(db: Database) -> None:
-    services.create_config(db, job(), **WHO, at=T0)
+    create_config(db, job(), **WHO, at=T0)
     add_executions(db, "mock-health-check", ["success", "failed"])
-    services.delete_config(db, "mock-health-check", actor="bob", source="cli", at=T0)
-    assert services.find_config(db, "mock-health-check") is None
-    assert services.execution_history(db, "mock-health-check").total == 0
-    newest, *_ = services.list_revisions(db, "mock-health-check")
+    delete_config(db, "mock-health-check", actor="bob", source="cli", at=T0)
+    assert find_config(db, "mock-health-check") is None
+    assert execution_history(db, "mock-health-check").total == 0
+    newest, *_ = list_revisions(db, "mock-health-check")
     assert (newest.actor, newest.source, newest.after) == ("bob", "cli", None)
     assert newest.before is not None and newest.before["meta"]["id"] == "mock-health-check"
     with pytest.raises(NotFound):
-        services.delete_config(db, "mock-health-check", **WHO)
+        delete_config(db, "mock-health-check", **WHO)
 
 
 def test_duplicate(db: Database) -> None:
-    services.create_config(db, job(**{"meta.title": "Health"}), **WHO, at=T0)
-    copy1 = services.duplicate_config(db, "mock-health-check", **WHO, at=T0)
-    copy2 = services.duplicate_config(db, "mock-health-check", **WHO, at=T0)
-    named = services.duplicate_config(db, "mock-health-check", new_id="health-2", **WHO)
+    create_config(db, job(**{"meta.title": "Health"}), **WHO, at=T0)
+    copy1 = duplicate_config(db, "mock-health-check", **WHO, at=T0)
+    copy2 = duplicate_config(db, "mock-health-check", **WHO, at=T0)
+    named = duplicate_config(db, "mock-health-check", new_id="health-2", **WHO)
     assert [copy1.id, copy2.id, named.id] == [
         "mock-health-check-copy",
         "mock-health-check-copy-2",
@@ -210,16 +223,16 @@ def test_duplicate(db: Database) -> None:
     assert copy1.next_run_at is None
     assert copy1.object.payload.parameters == job().payload.parameters
     with pytest.raises(AlreadyExists):
-        services.duplicate_config(db, "mock-health-check", new_id="health-2", **WHO)
+        duplicate_config(db, "mock-health-check", new_id="health-2", **WHO)
 
 
 # --------------------------------------------------------------------------- revisions
 
 
 def test_every_write_records_a_revision(db: Database) -> None:
-    services.create_config(db, job(), actor="alice", source="ui", at=T0)
-    record = services.get_config(db, "mock-health-check")
-    services.update_config(
+    create_config(db, job(), actor="alice", source="ui", at=T0)
+    record = get_config(db, "mock-health-check")
+    update_config(
         db,
         edit(record.object, **{"payload.displayName": "Health v2"}),
         expected_version=1,
@@ -227,16 +240,12 @@ def test_every_write_records_a_revision(db: Database) -> None:
         source="api",
         at=T0 + timedelta(minutes=1),
     )
-    services.set_enabled(
+    set_enabled(
         db, "mock-health-check", False, actor="carol", source="cli", at=T0 + timedelta(minutes=2)
     )
-    services.archive_config(
-        db, "mock-health-check", actor="dave", source="ui", at=T0 + timedelta(minutes=3)
-    )
-    services.delete_config(
-        db, "mock-health-check", actor="erin", source="api", at=T0 + timedelta(minutes=4)
-    )
-    revisions = services.list_revisions(db, "mock-health-check")
+    archive_config(db, "mock-health-check", actor="dave", source="ui", at=T0 + timedelta(minutes=3))
+    delete_config(db, "mock-health-check", actor="erin", source="api", at=T0 + timedelta(minutes=4))
+    revisions = list_revisions(db, "mock-health-check")
     assert [(r.version, r.actor, r.source) for r in revisions] == [
         (5, "erin", "api"),
         (4, "dave", "ui"),
@@ -252,7 +261,7 @@ def test_every_write_records_a_revision(db: Database) -> None:
     )
     assert update.before == create.after
     assert update.after is not None and update.after["payload"]["displayName"] == "Health v2"
-    diff = services.diff_json(update.before, update.after)
+    diff = diff_json(update.before, update.after)
     assert diff == [("payload.displayName", "Mock Health Check", "Health v2")]
     assert revisions[2].after["payload"]["schedule"]["isEnabled"] is False  # type: ignore[index]
     assert revisions[1].after["meta"]["status"] == "archived"  # type: ignore[index]
@@ -299,12 +308,12 @@ def catalog(db: Database) -> Database:
         job("epsilon-archived", **{"meta.status": "archived"}),
     ]
     for i, obj in enumerate(objects):
-        services.create_config(db, obj, **WHO, at=T0 + timedelta(seconds=i))
+        create_config(db, obj, **WHO, at=T0 + timedelta(seconds=i))
     return db
 
 
 def test_list_defaults(catalog: Database) -> None:
-    assert ids(services.list_configs(catalog)) == [
+    assert ids(list_configs(catalog)) == [
         "alpha-health",
         "beta-digest",
         "delta-synthetic",
@@ -336,7 +345,7 @@ FILTER_CASES = {
 
 @pytest.mark.parametrize(("query", "expected"), FILTER_CASES.values(), ids=FILTER_CASES.keys())
 def test_list_filters(catalog: Database, query: ConfigQuery, expected: list[str]) -> None:
-    assert ids(services.list_configs(catalog, query)) == expected
+    assert ids(list_configs(catalog, query)) == expected
 
 
 def test_list_sorts(catalog: Database) -> None:
@@ -344,7 +353,7 @@ def test_list_sorts(catalog: Database) -> None:
     add_executions(catalog, "alpha-health", ["failed"], start=T0 + timedelta(hours=2))
 
     def by(sort: str) -> list[str]:
-        return ids(services.list_configs(catalog, ConfigQuery(sort=sort)))
+        return ids(list_configs(catalog, ConfigQuery(sort=sort)))
 
     assert by("title") == ["beta-digest", "delta-synthetic", "gamma-cleanup", "alpha-health"]
     assert by("updated") == ["delta-synthetic", "gamma-cleanup", "beta-digest", "alpha-health"]
@@ -352,22 +361,22 @@ def test_list_sorts(catalog: Database) -> None:
     assert by("lastRun")[:2] == ["alpha-health", "gamma-cleanup"]
     assert by("schedule")[-1] == "gamma-cleanup"
     schedule_order = by("schedule")[:3]
-    next_runs = [services.get_config(catalog, i).next_run_at for i in schedule_order]
+    next_runs = [get_config(catalog, i).next_run_at for i in schedule_order]
     assert next_runs == sorted(next_runs)  # type: ignore[type-var]
     with pytest.raises(ValidationFailed):
         by("no-such-sort")
 
 
 def test_enabled_jobs_and_jobs_by_type(catalog: Database) -> None:
-    enabled = [r.id for r in services.get_enabled_jobs(catalog)]
+    enabled = [r.id for r in get_enabled_jobs(catalog)]
     assert enabled == ["alpha-health", "beta-digest", "delta-synthetic"]
-    assert [r.id for r in services.get_jobs_by_type(catalog, "orphan-cleanup")] == ["gamma-cleanup"]
-    assert services.get_jobs_by_type(catalog, "signal-aggregation") == []
+    assert [r.id for r in get_jobs_by_type(catalog, "orphan-cleanup")] == ["gamma-cleanup"]
+    assert get_jobs_by_type(catalog, "signal-aggregation") == []
 
 
 def test_list_json_carries_state(catalog: Database) -> None:
     [execution_id] = add_executions(catalog, "alpha-health", ["partial"])
-    view = services.list_configs(catalog, ConfigQuery(text="alpha-health"))[0]
+    view = list_configs(catalog, ConfigQuery(text="alpha-health"))[0]
     data = view.to_json()
     assert set(data) == {"meta", "payload", "state"}
     assert data["state"]["version"] == 1
@@ -382,7 +391,7 @@ def test_list_json_carries_state(catalog: Database) -> None:
 def test_last_runs_for_many_configs_in_one_query(db: Database) -> None:
     config_ids = [f"job-{i:02d}" for i in range(30)]
     for config_id in config_ids:
-        services.create_config(db, job(config_id), **WHO, at=T0)
+        create_config(db, job(config_id), **WHO, at=T0)
     newest: dict[str, int] = {}
     for i, config_id in enumerate(config_ids[:25]):
         statuses = ["failed", "success", "timed_out"][: 1 + i % 3]
@@ -396,7 +405,7 @@ def test_last_runs_for_many_configs_in_one_query(db: Database) -> None:
 
     event.listen(db.engine, "before_cursor_execute", count)
     try:
-        runs = services.last_runs(db, config_ids)
+        runs = last_runs(db, config_ids)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) == 1
@@ -405,18 +414,18 @@ def test_last_runs_for_many_configs_in_one_query(db: Database) -> None:
     assert runs["job-01"].status == "success"
     assert runs["job-00"].status == "failed"
     assert runs["job-00"].duration_seconds == 5
-    assert services.last_runs(db, []) == {}
+    assert last_runs(db, []) == {}
 
 
 def test_execution_history_paging(db: Database) -> None:
-    services.create_config(db, job("a-job"), **WHO, at=T0)
-    services.create_config(db, job("b-job"), **WHO, at=T0)
+    create_config(db, job("a-job"), **WHO, at=T0)
+    create_config(db, job("b-job"), **WHO, at=T0)
     a_ids = add_executions(db, "a-job", ["success", "failed"] * 12 + ["success"])
     add_executions(db, "b-job", ["success"] * 5)
 
     pages, before = [], None
     while True:
-        page = services.execution_history(db, "a-job", limit=10, before_id=before)
+        page = execution_history(db, "a-job", limit=10, before_id=before)
         assert page.total == 25
         pages.append([e.id for e in page.items])
         before = page.next_before_id
@@ -426,37 +435,35 @@ def test_execution_history_paging(db: Database) -> None:
     assert [i for p in pages for i in p] == sorted(a_ids, reverse=True)
     assert all(e.job_config_id == "a-job" for e in page.items)
 
-    failed = services.execution_history(db, "a-job", statuses=["failed"], limit=100)
+    failed = execution_history(db, "a-job", statuses=["failed"], limit=100)
     assert failed.total == 12 and {e.status for e in failed.items} == {"failed"}
-    everything = services.execution_history(db, limit=1000)
+    everything = execution_history(db, limit=1000)
     assert everything.total == 30 and everything.next_before_id is None
-    exact = services.execution_history(db, "b-job", limit=5)
+    exact = execution_history(db, "b-job", limit=5)
     assert len(exact.items) == 5 and exact.next_before_id is None
-    assert services.get_execution(db, a_ids[0]).items_processed == 0
+    assert get_execution(db, a_ids[0]).items_processed == 0
     with pytest.raises(NotFound):
-        services.get_execution(db, 10**9)
+        get_execution(db, 10**9)
 
 
 # --------------------------------------------------------------------------- next_run_at
 
 
 def test_next_run_computed_on_create(db: Database) -> None:
-    enabled = services.create_config(db, job("on"), **WHO, at=T0)
+    enabled = create_config(db, job("on"), **WHO, at=T0)
     assert (
         enabled.next_run_at == next_fire("*/5 * * * *", "UTC", T0) == T0.replace(minute=5, second=0)
     )
-    disabled = services.create_config(
-        db, job("off", **{"payload.schedule.isEnabled": False}), **WHO, at=T0
-    )
+    disabled = create_config(db, job("off", **{"payload.schedule.isEnabled": False}), **WHO, at=T0)
     assert disabled.next_run_at is None
 
 
 def test_next_run_recomputed_only_when_the_schedule_changes(db: Database) -> None:
-    created = services.create_config(db, job(), **WHO, at=T0)
+    created = create_config(db, job(), **WHO, at=T0)
     later = T0 + timedelta(hours=3, minutes=1)
 
     # A change that leaves the schedule alone keeps the stored next run.
-    renamed = services.update_config(
+    renamed = update_config(
         db,
         edit(created.object, **{"payload.displayName": "Renamed"}),
         expected_version=1,
@@ -466,7 +473,7 @@ def test_next_run_recomputed_only_when_the_schedule_changes(db: Database) -> Non
     assert renamed.next_run_at == created.next_run_at
 
     # A new cron expression restarts from the time of the save (no backfill).
-    rescheduled = services.update_config(
+    rescheduled = update_config(
         db,
         edit(renamed.object, **{"payload.schedule.cronExpression": "0 * * * *"}),
         expected_version=2,
@@ -476,7 +483,7 @@ def test_next_run_recomputed_only_when_the_schedule_changes(db: Database) -> Non
     assert rescheduled.next_run_at == next_fire("0 * * * *", "UTC", later)
 
     # So does a new timezone.
-    moved = services.update_config(
+    moved = update_config(
         db,
         edit(rescheduled.object, **{"payload.schedule.timezone": "Asia/Kolkata"}),
         expected_version=3,
@@ -487,10 +494,10 @@ def test_next_run_recomputed_only_when_the_schedule_changes(db: Database) -> Non
     assert moved.next_run_at != rescheduled.next_run_at
 
     # Disabling clears it; re-enabling computes from now, not from when it was disabled.
-    off = services.set_enabled(db, "mock-health-check", False, **WHO, at=later)
+    off = set_enabled(db, "mock-health-check", False, **WHO, at=later)
     assert off.next_run_at is None
     much_later = later + timedelta(days=2, minutes=7)
-    on = services.set_enabled(db, "mock-health-check", True, **WHO, at=much_later)
+    on = set_enabled(db, "mock-health-check", True, **WHO, at=much_later)
     assert on.next_run_at == next_fire("0 * * * *", "Asia/Kolkata", much_later)
 
 
@@ -522,29 +529,29 @@ def note_type() -> Iterator[None]:
 
 
 def test_apply_creates_updates_and_reports(db: Database) -> None:
-    services.create_config(db, job("existing"), **WHO, at=T0)
-    services.create_config(db, job("untouched"), **WHO, at=T0)
+    create_config(db, job("existing"), **WHO, at=T0)
+    create_config(db, job("untouched"), **WHO, at=T0)
     objects = [
         job("existing", **{"payload.limits.batchSize": 99}),
         job("fresh"),
         job("untouched"),
     ]
-    changes = services.apply_objects(db, objects, actor="ci", source="cli", at=T0)
+    changes = apply_objects(db, objects, actor="ci", source="cli", at=T0)
     assert [(c.id, c.action) for c in changes] == [
         ("existing", "update"),
         ("fresh", "create"),
         ("untouched", "unchanged"),
     ]
     assert changes[0].diff == [("payload.limits.batchSize", 10, 99)]
-    assert services.get_config(db, "existing").version == 2
-    assert services.get_config(db, "untouched").version == 1
-    assert services.get_config(db, "fresh").object.meta.created_by == "ci"
-    assert services.list_revisions(db, "fresh")[0].source == "cli"
+    assert get_config(db, "existing").version == 2
+    assert get_config(db, "untouched").version == 1
+    assert get_config(db, "fresh").object.meta.created_by == "ci"
+    assert list_revisions(db, "fresh")[0].source == "cli"
 
 
 def test_apply_is_all_or_nothing(db: Database, note_type: None) -> None:
-    services.create_config(db, job("existing"), **WHO, at=T0)
-    before = services.export_objects(db)
+    create_config(db, job("existing"), **WHO, at=T0)
+    before = export_objects(db)
     revisions = revision_count(db)
     # Valid on its own, but turns "existing" into another type: rejected inside the transaction,
     # after the first object was already written to it.
@@ -552,10 +559,10 @@ def test_apply_is_all_or_nothing(db: Database, note_type: None) -> None:
         {"meta": {"id": "existing", "type": "test-note"}, "payload": {"text": "hi"}}
     )
     with pytest.raises(ValidationFailed) as caught:
-        services.apply_objects(db, [job("brand-new"), retyped], actor="ci", source="cli")
+        apply_objects(db, [job("brand-new"), retyped], actor="ci", source="cli")
     assert [e.path for e in caught.value.errors] == ["meta.type"]
-    assert services.find_config(db, "brand-new") is None
-    assert services.export_objects(db) == before
+    assert find_config(db, "brand-new") is None
+    assert export_objects(db) == before
     assert revision_count(db) == revisions
 
 
@@ -564,21 +571,19 @@ def test_apply_of_an_invalid_list_writes_nothing(db: Database) -> None:
     bad["meta"]["id"] = "second"
     bad["payload"]["retry"]["maxAttempts"] = 0
     with pytest.raises(ValidationFailed) as caught:
-        services.apply_objects(
-            db, services.parse_objects([MOCK_HEALTH_CHECK, bad]), actor="ci", source="cli"
-        )
+        apply_objects(db, parse_objects([MOCK_HEALTH_CHECK, bad]), actor="ci", source="cli")
     assert [e.path for e in caught.value.errors] == ["[1].payload.retry.maxAttempts"]
-    assert services.export_objects(db) == []
+    assert export_objects(db) == []
     with pytest.raises(ValidationFailed, match="more than once"):
-        services.apply_objects(db, [job("twice"), job("twice")], actor="ci", source="cli")
-    assert services.export_objects(db) == []
+        apply_objects(db, [job("twice"), job("twice")], actor="ci", source="cli")
+    assert export_objects(db) == []
 
 
 def test_dry_run_writes_nothing(db: Database) -> None:
-    services.create_config(db, job("existing"), **WHO, at=T0)
-    before = services.export_objects(db)
+    create_config(db, job("existing"), **WHO, at=T0)
+    before = export_objects(db)
     revisions = revision_count(db)
-    changes = services.apply_objects(
+    changes = apply_objects(
         db,
         [job("existing", **{"payload.displayName": "New name"}), job("fresh")],
         actor="ci",
@@ -587,28 +592,24 @@ def test_dry_run_writes_nothing(db: Database) -> None:
     )
     assert [(c.id, c.action) for c in changes] == [("existing", "update"), ("fresh", "create")]
     assert changes[0].diff == [("payload.displayName", "Mock Health Check", "New name")]
-    assert services.export_objects(db) == before
+    assert export_objects(db) == before
     assert revision_count(db) == revisions
-    assert services.find_config(db, "fresh") is None
+    assert find_config(db, "fresh") is None
 
 
 def test_export_apply_export_is_identical(db: Database) -> None:
-    services.apply_objects(
-        db, services.parse_objects(demo_objects()), actor="seed", source="cli", at=T0
-    )
-    services.archive_config(db, "synthetic-hang", **WHO, at=T0)
-    first = services.export_objects(db)
+    apply_objects(db, parse_objects(demo_objects()), actor="seed", source="cli", at=T0)
+    archive_config(db, "synthetic-hang", **WHO, at=T0)
+    first = export_objects(db)
     assert [o["meta"]["id"] for o in first] == sorted(o["meta"]["id"] for o in first)
     assert "synthetic-hang" in [o["meta"]["id"] for o in first]  # archived ones are exported
     with db.read() as session:
         versions = dict(session.execute(select(JobConfigRow.id, JobConfigRow.version)).all())
     revisions = revision_count(db)
 
-    changes = services.apply_objects(
-        db, services.parse_objects(first), actor="someone-else", source="api"
-    )
+    changes = apply_objects(db, parse_objects(first), actor="someone-else", source="api")
     assert {c.action for c in changes} == {"unchanged"}
-    assert services.export_objects(db) == first
+    assert export_objects(db) == first
     assert revision_count(db) == revisions
     with db.read() as session:
         assert dict(session.execute(select(JobConfigRow.id, JobConfigRow.version)).all()) == (

@@ -8,13 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from grove_jobs import services
+from grove_jobs.configs.store import get_config, set_enabled, update_config
+from grove_jobs.configs.transfer import parse_objects
 from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
-from grove_jobs.engine import dispatch
+from grove_jobs.engine import dispatch, leases
 from grove_jobs.engine.dispatch import Outcome
 from grove_jobs.engine.enqueue import cancel_execution, retry_execution, run_now
 from grove_jobs.engine.tick import tick
 from grove_jobs.exceptions import InvalidTransition, ValidationFailed
+from grove_jobs.executions.queries import execution_logs, get_execution
 from tests.factories import create, synthetic_config
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -54,7 +56,7 @@ def test_tick_is_idempotent(db):
     assert tick(db, at=due).queued == 0
     rows = _executions(db, "every-min")
     assert [(r.status, r.scheduled_for) for r in rows] == [("queued", due)]
-    assert services.get_config(db, "every-min").next_run_at == due + timedelta(minutes=1)
+    assert get_config(db, "every-min").next_run_at == due + timedelta(minutes=1)
 
 
 def test_nothing_due_is_a_no_op(db):
@@ -83,7 +85,7 @@ def test_misfire_policies_with_on_time_fires(db, policy, expected):
     statuses = [r.status for r in _executions(db, "m")]
     assert statuses.count("queued") == expected["queued"]
     assert statuses.count("skipped") == expected["skipped"]
-    assert services.get_config(db, "m").next_run_at == now + timedelta(minutes=1)
+    assert get_config(db, "m").next_run_at == now + timedelta(minutes=1)
 
 
 @pytest.mark.parametrize(
@@ -112,13 +114,13 @@ def test_misfire_policies_after_an_outage(db, policy, queued, skipped):
 
 def test_saving_a_new_schedule_never_backfills(db):
     create(db, synthetic_config("c", cron="0 2 * * *", enabled=True), at=T0)
-    record = services.get_config(db, "c")
+    record = get_config(db, "c")
     data = record.object.to_json_dict()
     data["payload"]["schedule"]["cronExpression"] = "0 3 * * *"
     later = T0 + timedelta(days=3, hours=5)
-    updated = services.update_config(
+    updated = update_config(
         db,
-        services.parse_objects(data)[0],
+        parse_objects(data)[0],
         expected_version=record.version,
         actor="t",
         source="ui",
@@ -130,10 +132,10 @@ def test_saving_a_new_schedule_never_backfills(db):
 
 def test_reenabling_computes_from_now(db):
     create(db, synthetic_config("r", cron="0 * * * *", enabled=True), at=T0)
-    off = services.set_enabled(db, "r", False, actor="t", source="ui", at=T0)
+    off = set_enabled(db, "r", False, actor="t", source="ui", at=T0)
     assert off.next_run_at is None
     later = T0 + timedelta(days=2, minutes=10)
-    on = services.set_enabled(db, "r", True, actor="t", source="ui", at=later)
+    on = set_enabled(db, "r", True, actor="t", source="ui", at=later)
     assert on.next_run_at == later.replace(minute=0) + timedelta(hours=1)
     assert tick(db, at=later).queued == 0
 
@@ -246,7 +248,7 @@ def test_retry_delays_are_exact_and_durable(db, backoff, expected):
         now = row.run_after
     (run,) = dispatch.claim(db, worker_id="w", limit=1, at=now)
     _fail(db, run, now)
-    final = services.get_execution(db, execution.id)
+    final = get_execution(db, execution.id)
     assert (final.status, final.attempt) == ("failed", 4)
 
 
@@ -300,10 +302,10 @@ def test_rescue_gives_a_dead_workers_run_its_next_attempt_once(db):
     create(db, synthetic_config("r", max_attempts=2, initial_delay=5))
     run_now(db, "r", requested_by="t", at=T0)
     (run,) = dispatch.claim(db, worker_id="dead", limit=1, at=T0)
-    assert dispatch.rescue(db, lease_seconds=30, at=T0 + timedelta(seconds=29)) == []
+    assert leases.rescue(db, lease_seconds=30, at=T0 + timedelta(seconds=29)) == []
     later = T0 + timedelta(seconds=31)
-    assert dispatch.rescue(db, lease_seconds=30, at=later) == [run.execution_id]
-    assert dispatch.rescue(db, lease_seconds=30, at=later) == []
+    assert leases.rescue(db, lease_seconds=30, at=later) == [run.execution_id]
+    assert leases.rescue(db, lease_seconds=30, at=later) == []
     row = _executions(db, "r")[0]
     assert (row.status, row.attempt, row.run_after) == (
         "retrying",
@@ -323,7 +325,7 @@ def test_rescue_fails_a_run_with_no_attempts_left(db):
     create(db, synthetic_config("r1", max_attempts=1))
     run_now(db, "r1", requested_by="t", at=T0)
     dispatch.claim(db, worker_id="dead", limit=1, at=T0)
-    dispatch.rescue(db, lease_seconds=10, at=T0 + timedelta(minutes=1))
+    leases.rescue(db, lease_seconds=10, at=T0 + timedelta(minutes=1))
     row = _executions(db, "r1")[0]
     assert row.status == "failed"
     assert "stopped heartbeating" in row.error
@@ -333,17 +335,17 @@ def test_heartbeat_extends_the_lease(db):
     create(db, synthetic_config("hb"))
     run_now(db, "hb", requested_by="t", at=T0)
     (run,) = dispatch.claim(db, worker_id="w", limit=1, at=T0)
-    dispatch.heartbeat(
+    leases.heartbeat(
         db, worker_id="w", running=[(run.execution_id, 1)], at=T0 + timedelta(seconds=25)
     )
-    assert dispatch.rescue(db, lease_seconds=30, at=T0 + timedelta(seconds=40)) == []
+    assert leases.rescue(db, lease_seconds=30, at=T0 + timedelta(seconds=40)) == []
 
 
 def test_hand_back_returns_runs_without_spending_an_attempt(db):
     create(db, synthetic_config("hb", max_attempts=2))
     run_now(db, "hb", requested_by="t", at=T0)
     (run,) = dispatch.claim(db, worker_id="w", limit=1, at=T0)
-    assert dispatch.hand_back(db, worker_id="w", running=[(run.execution_id, 1)], at=T0) == 1
+    assert leases.hand_back(db, worker_id="w", running=[(run.execution_id, 1)], at=T0) == 1
     (again,) = dispatch.claim(db, worker_id="w2", limit=1, at=T0)
     assert again.attempt == 1
 
@@ -359,7 +361,7 @@ def test_cancel_queued_and_running(db):
     assert cancel_execution(db, running.id, requested_by="bob").status == "cancelled"
     flagged = cancel_execution(db, queued.id, requested_by="bob")
     assert (flagged.status, flagged.cancel_requested) == ("running", True)
-    assert dispatch.cancel_requested(db, [queued.id, running.id]) == {queued.id, running.id}
+    assert leases.cancel_requested(db, [queued.id, running.id]) == {queued.id, running.id}
     with pytest.raises(InvalidTransition):
         cancel_execution(db, running.id, requested_by="bob")
 
@@ -395,7 +397,7 @@ def test_nul_characters_in_handler_output_do_not_block_a_batch(db):
     assert dispatch.complete(db, [outcome], [log], {}, worker_id="w", at=T0) == 1
     row = _executions(db, "nul")[0]
     assert (row.status, row.error) == ("failed", "bad\ufffdbyte")
-    assert services.execution_logs(db, row.id)[0].message == "line\ufffdwith nul"
+    assert execution_logs(db, row.id)[0].message == "line\ufffdwith nul"
 
 
 def test_nul_characters_in_overrides_are_rejected_by_field(db):

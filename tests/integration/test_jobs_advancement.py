@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from grove_jobs import services
 from grove_jobs.clock import utcnow
+from grove_jobs.configs.store import create_config, get_config, update_config
 from grove_jobs.contrib.content.advancement_batch import AdvancementBatchParameters, run
 from grove_jobs.contrib.content.signals import Aggregate, store_aggregates
 from grove_jobs.contrib.content.tables import AdvancementEventRow, DocumentRow
@@ -19,6 +19,7 @@ from grove_jobs.db.engine import Database
 from grove_jobs.engine import dispatch
 from grove_jobs.engine.context import JobCancelled
 from grove_jobs.engine.enqueue import run_now
+from grove_jobs.executions.queries import get_execution
 from grove_jobs.jobs.database import close_databases
 from grove_jobs.jobs.registry import get_job_type
 from grove_jobs.schema.grove_object import parse_grove_object
@@ -295,7 +296,7 @@ def _run_through_engine(db: Database, url: str, config_id: str):
         result.data,
     )
     dispatch.complete(db, [outcome], [], {}, worker_id="test-worker", at=utcnow())
-    return services.get_execution(db, claimed.execution_id)
+    return get_execution(db, claimed.execution_id)
 
 
 def test_batch_size_comes_from_the_config(db: Database, url: str) -> None:
@@ -304,7 +305,7 @@ def test_batch_size_comes_from_the_config(db: Database, url: str) -> None:
     below_threshold = [Aggregate(f"doc-{n:03d}", 3, 0, 1, None, 4) for n in range(120)]
     with db.write() as session:
         store_aggregates(session, below_threshold, "last_30d", T0)
-    services.create_config(db, parse_grove_object(_advancement_config(50)), actor="t", source="cli")
+    create_config(db, parse_grove_object(_advancement_config(50)), actor="t", source="cli")
 
     first = _run_through_engine(db, url, "advance")
     assert first.status == "success"
@@ -316,9 +317,9 @@ def test_batch_size_comes_from_the_config(db: Database, url: str) -> None:
         f"doc-{n:03d}" for n in range(50)
     ]
 
-    record = services.get_config(db, "advance")
+    record = get_config(db, "advance")
     changed = _advancement_config(30)
-    services.update_config(
+    update_config(
         db,
         parse_grove_object(changed),
         expected_version=record.version,

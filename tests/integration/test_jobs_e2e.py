@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from grove_jobs import services
+from grove_jobs.configs.query import ConfigQuery, list_configs
+from grove_jobs.configs.store import get_config
 from grove_jobs.contrib.content.demo_content import generate
 from grove_jobs.contrib.content.tables import (
     AdvancementEventRow,
@@ -28,6 +29,7 @@ from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ConfigRevisionRow, JobConfigRow
 from grove_jobs.demo import seed
 from grove_jobs.engine.enqueue import run_now
+from grove_jobs.executions.queries import execution_logs, get_execution
 from grove_jobs.schema.execution import Execution
 from tests.integration.test_jobs_support import events, tiers
 
@@ -49,7 +51,7 @@ def test_demo_seed_is_idempotent(db: Database) -> None:
     assert first["documents"] == 200
     assert 3000 <= first["signal_events"] <= 20000
     assert first["signal_aggregations"] == 600  # every document, every period
-    rules = services.list_configs(db, services.ConfigQuery(type="advancement-rule"))
+    rules = list_configs(db, ConfigQuery(type="advancement-rule"))
     assert len(rules) == 4
     with db.read() as session:
         spread = dict(
@@ -61,7 +63,7 @@ def test_demo_seed_is_idempotent(db: Database) -> None:
 
     assert {c.action for c in changes} == {"unchanged"}
     assert _counts(db) == first
-    daily = services.get_config(db, "daily-advancement").object.payload
+    daily = get_config(db, "daily-advancement").object.payload
     assert (daily.schedule.cron_expression, daily.schedule.timezone) == ("0 2 * * *", "UTC")
 
 
@@ -123,11 +125,11 @@ def sidecar(sqlite_db: Database, tmp_path: Path) -> Iterator[subprocess.Popen]:
 
 def _wait(db: Database, execution_id: int, timeout: float = 30.0) -> Execution:
     deadline = time.monotonic() + timeout
-    execution = services.get_execution(db, execution_id)
+    execution = get_execution(db, execution_id)
     while execution.is_active:
         assert time.monotonic() < deadline, f"execution {execution_id} still {execution.status}"
         time.sleep(0.05)
-        execution = services.get_execution(db, execution_id)
+        execution = get_execution(db, execution_id)
     return execution
 
 
@@ -172,5 +174,5 @@ def test_dry_run_then_real_run_through_the_sidecar(sqlite_db: Database, sidecar)
             select(func.count()).where(AdvancementEventRow.execution_id == real.id)
         )
     assert linked == len(announced)
-    logs = [line.message for line in services.execution_logs(db, real.id)]
+    logs = [line.message for line in execution_logs(db, real.id)]
     assert any(f"{len(announced)} advanced" in m for m in logs)

@@ -12,8 +12,9 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from grove_jobs import services
 from grove_jobs.cli import main
+from grove_jobs.configs.store import find_config, get_config, set_enabled
+from grove_jobs.configs.transfer import apply_objects, parse_objects
 from grove_jobs.contrib.content.advancement_batch import AdvancementBatchParameters, run
 from grove_jobs.db.engine import Database
 from grove_jobs.demo import MOCK_HEALTH_CHECK
@@ -73,8 +74,8 @@ def test_cli_applies_lists_and_exports_rules(db: Database, tmp_path: Path) -> No
 
     disabled = _cli(db, "configs", "disable", "kb-seed")
     assert disabled.exit_code == 0, disabled.output
-    assert services.get_config(db, "kb-seed").object.payload.is_enabled is False
-    assert services.get_config(db, "kb-seed").next_run_at is None  # never scheduled
+    assert get_config(db, "kb-seed").object.payload.is_enabled is False
+    assert get_config(db, "kb-seed").next_run_at is None  # never scheduled
 
 
 def test_cli_rejects_an_invalid_rule_with_its_field_path(db: Database, tmp_path: Path) -> None:
@@ -83,13 +84,13 @@ def test_cli_rejects_an_invalid_rule_with_its_field_path(db: Database, tmp_path:
     assert result.exit_code != 0
     assert "payload.toTier" in result.output
     assert "payload.criteria.0.signal" in result.output
-    assert services.find_config(db, "kb-bad") is None
+    assert find_config(db, "kb-bad") is None
 
 
 def test_a_disabled_rule_stops_applying(db: Database, url: str) -> None:
-    services.apply_objects(
+    apply_objects(
         db,
-        services.parse_objects([rule_json("kb-seed", "seed", "sprout", [("retrievals", ">=", 1)])]),
+        parse_objects([rule_json("kb-seed", "seed", "sprout", [("retrievals", ">=", 1)])]),
         actor="t",
         source="cli",
     )
@@ -98,7 +99,7 @@ def test_a_disabled_rule_stops_applying(db: Database, url: str) -> None:
     dry = AdvancementBatchParameters(dry_run=True)
     assert run(dry, make_context(url)[0]).data["advanced"] == 1
 
-    services.set_enabled(db, "kb-seed", False, actor="t", source="ui")
+    set_enabled(db, "kb-seed", False, actor="t", source="ui")
 
     result = run(dry, make_context(url)[0])
     assert result.data["evaluated"] == 0 and result.data["rules"] == []

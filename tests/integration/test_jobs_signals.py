@@ -13,8 +13,8 @@ from sqlalchemy import bindparam, func, select, text
 from grove_jobs.clock import utcnow
 from grove_jobs.contrib.content.signal_aggregation import SignalAggregationParameters, run
 from grove_jobs.contrib.content.tables import SignalAggregationRow
+from grove_jobs.db.base import UTCDateTime
 from grove_jobs.db.engine import Database
-from grove_jobs.db.types import UTCDateTime
 from grove_jobs.engine.context import JobCancelled
 from grove_jobs.jobs.database import close_databases
 from tests.integration.test_jobs_support import add_documents, add_signals, make_context

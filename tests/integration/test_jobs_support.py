@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from grove_jobs import services
+from grove_jobs.configs.transfer import apply_objects
 from grove_jobs.contrib.content.signals import Aggregate, store_aggregates
 from grove_jobs.contrib.content.tables import AdvancementEventRow, DocumentRow, SignalEventRow
 from grove_jobs.db.engine import Database
@@ -142,7 +142,7 @@ def rule_json(
 def add_rules(db: Database, rules: list[dict[str, Any]]) -> None:
     """Store rules through the same service as every config (apply, upsert by id)."""
     objects = [parse_grove_object(r) for r in rules]
-    services.apply_objects(db, objects, actor="test", source="cli")
+    apply_objects(db, objects, actor="test", source="cli")
 
 
 def tiers(db: Database) -> dict[str, str]:

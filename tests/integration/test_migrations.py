@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from grove_jobs.cli import main
 from grove_jobs.db import migrate
 from grove_jobs.db.engine import make_engine
-from grove_jobs.db.tables import Base
+from grove_jobs.db.metadata import metadata
 
 
 def _head() -> str:
@@ -26,7 +26,7 @@ def _schema_diff(url: str) -> list:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            return compare_metadata(context, Base.metadata)
+            return compare_metadata(context, metadata)
     finally:
         engine.dispose()
 
@@ -53,7 +53,7 @@ def test_db_upgrade_is_idempotent(database_url: str) -> None:
 def test_head_matches_the_metadata(database_url: str) -> None:
     migrate.upgrade(database_url)
     assert _schema_diff(database_url) == []
-    assert _tables(database_url) == {*Base.metadata.tables, "alembic_version"}
+    assert _tables(database_url) == {*metadata.tables, "alembic_version"}
 
 
 def test_downgrade_to_base_and_back(database_url: str) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grove_jobs import services
 from grove_jobs.db.engine import Database
+from grove_jobs.executions.queries import get_execution
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,10 +108,10 @@ def start_sidecar(sidecars, tmp_path: Path, migrated_url: str):
 def wait_for(db: Database, execution_id: int, statuses: set[str], timeout: float = 30.0):
     """Poll until the execution reaches one of ``statuses``; returns it."""
     deadline = time.monotonic() + timeout
-    execution = services.get_execution(db, execution_id)
+    execution = get_execution(db, execution_id)
     while execution.status not in statuses:
         if time.monotonic() > deadline:
             raise AssertionError(f"execution {execution_id} still {execution.status}")
         time.sleep(0.05)
-        execution = services.get_execution(db, execution_id)
+        execution = get_execution(db, execution_id)
     return execution

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 
-from grove_jobs import services
 from grove_jobs.clock import utcnow
 from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
 from grove_jobs.engine import dispatch
 from grove_jobs.engine.enqueue import cancel_execution, run_now
+from grove_jobs.executions.queries import get_execution
 from tests.factories import create, synthetic_config
 from tests.reliability.conftest import ROOT, wait_for
 
@@ -160,7 +160,7 @@ def test_sigterm_hands_unfinished_runs_back(db, start_sidecar):
     execution = run_now(db, "slow", requested_by="test")
     wait_for(db, execution.id, {"running"}, timeout=10)
     assert first.terminate() == 0
-    handed = services.get_execution(db, execution.id)
+    handed = get_execution(db, execution.id)
     assert (handed.status, handed.attempt) == ("retrying", 0)
     assert "handed back" in handed.error
 

@@ -13,14 +13,19 @@ from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
 from dashboard import context, data
-from grove_jobs import demo, services
+from grove_jobs import demo
 from grove_jobs.alerts import store as alert_store
 from grove_jobs.alerts.rules import CONSECUTIVE_FAILURES, Finding
 from grove_jobs.clock import utcnow
+from grove_jobs.configs.query import ConfigQuery, list_configs
+from grove_jobs.configs.revisions import list_revisions
+from grove_jobs.configs.store import get_config, update_config
+from grove_jobs.configs.transfer import parse_objects
 from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobExecutionRow
 from grove_jobs.engine.enqueue import run_now
+from grove_jobs.executions.queries import execution_history
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 TIMEOUT = 30
@@ -118,7 +123,7 @@ def test_enabled_toggle_disables_the_schedule(db: Database) -> None:
     at = console()
     at.toggle(key="enabled:mock-health-check:v1").set_value(False).run()
     assert not at.exception
-    record = services.get_config(db, "mock-health-check")
+    record = get_config(db, "mock-health-check")
     assert record.object.payload.schedule.is_enabled is False
     assert record.next_run_at is None
     assert "Disabled" in texts(at.markdown)
@@ -129,7 +134,7 @@ def test_run_now_twice_queues_one_run(db: Database) -> None:
     at.button(key="run:daily-advancement").click().run()
     at.button(key="run:daily-advancement").click().run()
     assert not at.exception
-    page = services.execution_history(db, "daily-advancement")
+    page = execution_history(db, "daily-advancement")
     assert page.total == 1
     assert page.items[0].requested_by == "local@grove.invalid"
 
@@ -153,7 +158,7 @@ def test_inspector_configuration_tab(db: Database) -> None:
 
 
 def test_invalid_cron_shows_the_field_error_and_saves_nothing(db: Database) -> None:
-    before = services.get_config(db, "daily-advancement")
+    before = get_config(db, "daily-advancement")
     at = inspector("daily-advancement")
     at.text_input(key=field("daily-advancement", 1, "payload.schedule.cronExpression")).set_value(
         "61 * * * *"
@@ -161,7 +166,7 @@ def test_invalid_cron_shows_the_field_error_and_saves_nothing(db: Database) -> N
     at.button(key="save").click().run()
     assert not at.exception
     assert "invalid minute field" in texts(at.error)
-    after = services.get_config(db, "daily-advancement")
+    after = get_config(db, "daily-advancement")
     assert after.version == before.version
     assert after.object.payload.schedule.cron_expression == "0 2 * * *"
 
@@ -177,7 +182,7 @@ def test_unknown_timezone_shows_the_field_error(db: Database) -> None:
     at.button(key="save").click().run()
     assert not at.exception
     assert "unknown timezone 'Mars/Olympus_Mons'" in texts(at.error).replace("\\", "")
-    schedule = services.get_config(db, "daily-advancement").object.payload.schedule
+    schedule = get_config(db, "daily-advancement").object.payload.schedule
     assert schedule.timezone == "UTC"
 
 
@@ -191,7 +196,7 @@ def test_saving_a_new_cron_confirms_the_next_run(db: Database) -> None:
     confirmation = texts(at.success).replace("\\", "")
     assert "Schedule updated" in confirmation
     assert "3:00 AM UTC" in confirmation
-    assert services.get_config(db, "daily-advancement").object.payload.schedule.cron_expression == (
+    assert get_config(db, "daily-advancement").object.payload.schedule.cron_expression == (
         "0 3 * * *"
     )
 
@@ -201,12 +206,12 @@ def test_version_conflict_keeps_the_users_edits(db: Database) -> None:
     batch_key = field("daily-advancement", 1, "payload.limits.batchSize")
     at.number_input(key=batch_key).set_value(50).run()
     # Someone else saves while the form is open.
-    record = services.get_config(db, "daily-advancement")
+    record = get_config(db, "daily-advancement")
     theirs = record.object.to_json_dict()
     theirs["payload"]["limits"]["timeoutSeconds"] = 120
-    services.update_config(
+    update_config(
         db,
-        services.parse_objects(theirs)[0],
+        parse_objects(theirs)[0],
         expected_version=1,
         actor="other@grove.invalid",
         source="cli",
@@ -217,10 +222,10 @@ def test_version_conflict_keeps_the_users_edits(db: Database) -> None:
     assert "other@grove.invalid" in message
     assert "saved version 2 while you were editing version 1" in message
     assert at.number_input(key=batch_key).value == 50  # the edit survived
-    assert services.get_config(db, "daily-advancement").version == 2
+    assert get_config(db, "daily-advancement").version == 2
     at.button(key="overwrite").click().run()
     assert not at.exception
-    saved = services.get_config(db, "daily-advancement")
+    saved = get_config(db, "daily-advancement")
     assert saved.version == 3
     assert saved.object.payload.limits.batch_size == 50
 
@@ -243,9 +248,7 @@ def test_inspector_execution_status_tab(db: Database) -> None:
     assert at.button(key=f"logs:{failed.id}") is not None
     at.button(key=f"retry:{failed.id}").click().run()
     at.button(key=f"retry:{failed.id}").click().run()
-    retries = [
-        e for e in services.execution_history(db, "synthetic-flaky").items if e.trigger == "retry"
-    ]
+    retries = [e for e in execution_history(db, "synthetic-flaky").items if e.trigger == "retry"]
     assert len(retries) == 1  # the second click reused the request id
 
 
@@ -254,14 +257,14 @@ def test_inspector_history_of_changes_tab_restores(db: Database) -> None:
     batch_key = field("daily-advancement", 1, "payload.limits.batchSize")
     at.number_input(key=batch_key).set_value(40).run()
     at.button(key="save").click().run()
-    assert services.get_config(db, "daily-advancement").version == 2
+    assert get_config(db, "daily-advancement").version == 2
     at.query_params["tab"] = "History of changes"
     at.run()
     assert not at.exception
-    first = services.list_revisions(db, "daily-advancement")[-1]
+    first = list_revisions(db, "daily-advancement")[-1]
     assert "payload.limits.batchSize: 100 → 40" in texts(at.code)
     at.button(key=f"restore:{first.id}").click().run()
-    restored = services.get_config(db, "daily-advancement")
+    restored = get_config(db, "daily-advancement")
     assert (restored.version, restored.object.payload.limits.batch_size) == (3, 100)
 
 
@@ -288,10 +291,10 @@ def test_run_with_overrides_shows_errors_by_field(db: Database) -> None:
     at.button(key="override-run").click().run()
     assert not at.exception
     assert "at least 1 item" in texts(at.error)
-    assert services.execution_history(db, "weekday-notification-digest").total == 0
+    assert execution_history(db, "weekday-notification-digest").total == 0
     at.text_area(key=f"{ns}|parameters.eventTypes").set_value("failure").run()
     at.button(key="override-run").click().run()
-    run = services.execution_history(db, "weekday-notification-digest").items[0]
+    run = execution_history(db, "weekday-notification-digest").items[0]
     assert run.parameter_overrides == {"eventTypes": ["failure"]}
 
 
@@ -299,13 +302,13 @@ def test_duplicate_and_delete(db: Database) -> None:
     at = inspector("weekly-orphan-cleanup")
     at.button(key="inspector-duplicate").click().run()
     assert not at.exception
-    copy = services.get_config(db, "weekly-orphan-cleanup-copy")
+    copy = get_config(db, "weekly-orphan-cleanup-copy")
     assert copy.object.payload.schedule.is_enabled is False
     assert at.query_params["config"] == "weekly-orphan-cleanup-copy"
     at.button(key="inspector-delete").click().run()
     at.button(key="archive-confirm").click().run()
     assert not at.exception
-    assert services.get_config(db, "weekly-orphan-cleanup-copy").object.meta.status == "archived"
+    assert get_config(db, "weekly-orphan-cleanup-copy").object.meta.status == "archived"
 
 
 def test_new_config_page_creates_from_the_default_payload(db: Database) -> None:
@@ -320,14 +323,14 @@ def test_new_config_page_creates_from_the_default_payload(db: Database) -> None:
     at.text_input(key="new.title").set_value("My synthetic job").run()
     at.button(key="new.create").click().run()
     assert not at.exception
-    record = services.get_config(db, "my-synthetic")
+    record = get_config(db, "my-synthetic")
     assert record.object.payload.job_type == "synthetic"
     assert record.object.payload.schedule.is_enabled is False
     assert record.object.meta.title == "My synthetic job"
 
 
 def test_advancement_rule_gets_a_generated_editor(db: Database) -> None:
-    rule = services.list_configs(db, services.ConfigQuery(type="advancement-rule"))[0].record
+    rule = list_configs(db, ConfigQuery(type="advancement-rule"))[0].record
     at = inspector(rule.id)
     assert not at.exception
     keys = {str(w.key) for w in [*at.selectbox, *at.number_input, *at.toggle]}
@@ -336,12 +339,10 @@ def test_advancement_rule_gets_a_generated_editor(db: Database) -> None:
 
 
 def test_hostile_title_is_text_everywhere(db: Database) -> None:
-    record = services.get_config(db, "synthetic-hang")
+    record = get_config(db, "synthetic-hang")
     document = record.object.to_json_dict()
     document["meta"]["title"] = HOSTILE
-    services.update_config(
-        db, services.parse_objects(document)[0], expected_version=1, actor="t", source="cli"
-    )
+    update_config(db, parse_objects(document)[0], expected_version=1, actor="t", source="cli")
     for at in (console(), inspector("synthetic-hang")):
         assert not at.exception
         markdown = [m for m in [*at.markdown, *at.header] if "img" in str(m.value)]

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 from pydantic import Field
 
-from grove_jobs import services
+from grove_jobs.configs.query import ConfigQuery, list_configs
+from grove_jobs.configs.store import create_config, get_config
+from grove_jobs.configs.transfer import apply_objects, new_object, parse_objects
 from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
 from grove_jobs.demo import MOCK_HEALTH_CHECK, demo_objects
@@ -166,7 +168,7 @@ def test_parse_objects_prefixes_list_indexes() -> None:
     bad = copy.deepcopy(MOCK_HEALTH_CHECK)
     bad["payload"]["limits"]["batchSize"] = 0
     with pytest.raises(ValidationFailed) as caught:
-        services.parse_objects([MOCK_HEALTH_CHECK, bad], source="f.yaml")
+        parse_objects([MOCK_HEALTH_CHECK, bad], source="f.yaml")
     [error] = caught.value.errors
     assert (error.source, error.path) == ("f.yaml", "[1].payload.limits.batchSize")
     assert str(error).startswith("f.yaml: [1].payload.limits.batchSize: ")
@@ -251,8 +253,8 @@ def test_a_new_type_needs_no_core_change(runbook_type: ExperienceType, sqlite_db
     assert runbook_type in registered_types()
     actor = {"actor": "tester", "source": "cli"}
     # Created from the registry's default factory...
-    first = services.new_object("test-runbook", "restart-api", title="Restart API")
-    services.create_config(sqlite_db, first, **actor)
+    first = new_object("test-runbook", "restart-api", title="Restart API")
+    create_config(sqlite_db, first, **actor)
     # ...and from JSON, through the same parse path as every other type.
     second = parse_grove_object(
         {
@@ -260,19 +262,19 @@ def test_a_new_type_needs_no_core_change(runbook_type: ExperienceType, sqlite_db
             "payload": {"summary": "Rotate keys", "steps": ["revoke", "issue"], "audience": "sec"},
         }
     )
-    services.apply_objects(sqlite_db, [second], **actor)
+    apply_objects(sqlite_db, [second], **actor)
 
-    stored = services.get_config(sqlite_db, "rotate-keys").object
+    stored = get_config(sqlite_db, "rotate-keys").object
     assert isinstance(stored.payload, RunbookPayload)
     assert stored.payload.steps == ["revoke", "issue"]
-    listed = services.list_configs(sqlite_db, services.ConfigQuery(type="test-runbook"))
+    listed = list_configs(sqlite_db, ConfigQuery(type="test-runbook"))
     assert [v.record.id for v in listed] == ["restart-api", "rotate-keys"]
-    query = services.ConfigQuery(type="test-runbook", filters={"audience": "sec"})
-    assert [v.record.id for v in services.list_configs(sqlite_db, query)] == ["rotate-keys"]
-    query = services.ConfigQuery(text="revoke")
-    assert [v.record.id for v in services.list_configs(sqlite_db, query)] == ["rotate-keys"]
+    query = ConfigQuery(type="test-runbook", filters={"audience": "sec"})
+    assert [v.record.id for v in list_configs(sqlite_db, query)] == ["rotate-keys"]
+    query = ConfigQuery(text="revoke")
+    assert [v.record.id for v in list_configs(sqlite_db, query)] == ["rotate-keys"]
     # A type without a schedule is never scheduled.
-    assert services.get_config(sqlite_db, "restart-api").next_run_at is None
+    assert get_config(sqlite_db, "restart-api").next_run_at is None
 
     # Validation uses the type's own model, with field paths.
     with pytest.raises(ValidationFailed) as caught:

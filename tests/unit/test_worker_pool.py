@@ -63,7 +63,8 @@ def test_a_replaced_worker_runs_the_next_attempt(monkeypatch):
 @pytest.mark.parametrize(
     ("main_spec", "extra"),
     [
-        ("grove_jobs.cli", ["grove_jobs.cli"]),  # python -m grove_jobs.cli: re-run by name
+        ("grove_jobs.cli", ["grove_jobs.cli"]),  # python -m of a plain module: re-run by name
+        ("grove_jobs.cli.__main__", []),  # python -m grove_jobs.cli: a package's __main__
         ("scheduler.__main__", []),  # multiprocessing never re-runs a package's __main__
         (None, []),  # the grove-jobs script: re-run by path, its imports already loaded
     ],

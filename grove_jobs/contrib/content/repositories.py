@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from grove_jobs import services
+from grove_jobs.configs import query as config_query
 from grove_jobs.contrib.content.evaluator import Rule
 from grove_jobs.contrib.content.rules import AdvancementRulePayload
 from grove_jobs.contrib.content.signals import chunked
@@ -25,9 +25,9 @@ def load_rules(db: Database, lifecycle_model_id: str | None = None) -> list[Rule
 
     Read through the same services as every stored object: rules are GroveObjects.
     """
-    query = services.ConfigQuery(type=RULE_TYPE, enabled=True)
+    query = config_query.ConfigQuery(type=RULE_TYPE, enabled=True)
     rules = []
-    for view in services.list_configs(db, query):
+    for view in config_query.list_configs(db, query):
         obj = view.record.object
         payload = obj.payload
         if obj.meta.status != "active" or not isinstance(payload, AdvancementRulePayload):

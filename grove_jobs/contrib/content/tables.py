@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grove_jobs.db.tables import Base, BigId
-from grove_jobs.db.types import JSONType, UTCDateTime
+from grove_jobs.db.base import Base, BigId, JSONType, UTCDateTime
 
 TIERS_SQL = "('seed', 'sprout', 'sapling', 'tree', 'grove')"
 PERIODS_SQL = "('all_time', 'last_30d', 'last_7d')"

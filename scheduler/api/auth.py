@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from grove_jobs.auth.tokens import ApiToken, InvalidToken, verify_token
 from grove_jobs.auth.tokens import Scope as TokenScope
-from scheduler.api_context import ApiContext, get_context
+from scheduler.api.context import ApiContext, get_context
 
 SCOPE_KEY = "x-required-scope"
 # Probes stay open, as Prometheus and orchestrators expect; they reveal counts, not content.

@@ -13,8 +13,8 @@ import uvicorn
 
 from grove_jobs.db.engine import Database
 from grove_jobs.settings import Settings
-from scheduler.api import create_app
-from scheduler.api_context import TickSource
+from scheduler.api.app import create_app
+from scheduler.api.context import TickSource
 
 log = logging.getLogger("grove_jobs.api")
 STOP_TIMEOUT_SECONDS = 5.0

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from grove_jobs import services
-from grove_jobs.cli import CliContext, echo_json, fail, pass_cli
+from grove_jobs.cli.common import CliContext, echo_json, fail, pass_cli
 from grove_jobs.clock import utcnow
+from grove_jobs.configs.store import get_config
+from grove_jobs.executions.queries import execution_history, execution_logs, get_execution
 from grove_jobs.render import JOB_HISTORY, execution_tree, history_tree, validate_tree
 from grove_jobs.schema.job_config import JobConfigPayload
 
@@ -49,15 +50,15 @@ def render(cli: CliContext, execution_id, history_id, validate_file, lenient, li
         return
     at = utcnow()
     if history_id:
-        record = services.get_config(cli.db, history_id)
-        page = services.execution_history(cli.db, history_id, limit=limit)
+        record = get_config(cli.db, history_id)
+        page = execution_history(cli.db, history_id, limit=limit)
         echo_json(history_tree(page.items, timezone=_timezone(record), at=at).to_json_dict())
         return
     if execution_id is None:
         fail("give an EXECUTION_ID, --history CONFIG_ID or --validate FILE")
-    execution = services.get_execution(cli.db, execution_id)
-    record = services.get_config(cli.db, execution.job_config_id)
-    logs = services.execution_logs(cli.db, execution_id, limit=20, tail=True)
+    execution = get_execution(cli.db, execution_id)
+    record = get_config(cli.db, execution.job_config_id)
+    logs = execution_logs(cli.db, execution_id, limit=20, tail=True)
     tree = execution_tree(
         execution, logs, next_run_at=record.next_run_at, timezone=_timezone(record), at=at
     )

@@ -9,15 +9,21 @@ from typing import Annotated
 
 from fastapi import Depends
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from grove_jobs.db.tables import JobConfigRow, JobExecutionRow, SchedulerNodeRow
+from grove_jobs.clock import iso_z
+from grove_jobs.configs.query import schedule_lag_seconds
+from grove_jobs.executions.queries import (
+    counts_by_config_and_status,
+    counts_by_status,
+    latest_recorded_tick,
+)
 from grove_jobs.schema.execution import ExecutionStatus
-from scheduler.api_context import ApiContext, get_context
-from scheduler.api_models import HealthOut
-from scheduler.api_routes import RouteTable
+from scheduler.api.context import ApiContext, get_context
+from scheduler.api.models import HealthOut
+from scheduler.api.routes import RouteTable
 
 routes = RouteTable(tags=["operations"])
 Ctx = Annotated[ApiContext, Depends(get_context)]
@@ -30,30 +36,12 @@ class TickInfo:
     duration_ms: float | None
 
 
-def schedule_lag_seconds(session: Session, at: datetime) -> float:
-    """How late the most overdue schedule is: ``at - min(next_run_at)`` over configs whose
-    next run has passed, else 0. A healthy sidecar keeps it below a tick interval."""
-    oldest = session.scalar(
-        select(func.min(JobConfigRow.next_run_at)).where(JobConfigRow.next_run_at <= at)
-    )
-    return max(0.0, (at - oldest).total_seconds()) if oldest is not None else 0.0
-
-
 def last_tick(ctx: ApiContext, session: Session) -> TickInfo:
     """From the sidecar serving this API, else the freshest tick any sidecar recorded."""
     if ctx.sidecar is not None:
         return TickInfo(ctx.sidecar.last_tick_at, ctx.sidecar.last_tick_ms)
-    row = session.execute(
-        select(SchedulerNodeRow.last_tick_at, SchedulerNodeRow.last_tick_ms)
-        .where(SchedulerNodeRow.last_tick_at.is_not(None))
-        .order_by(SchedulerNodeRow.last_tick_at.desc())
-        .limit(1)
-    ).first()
-    return TickInfo(row[0], row[1]) if row else TickInfo(None, None)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    recorded = latest_recorded_tick(session)
+    return TickInfo(*recorded) if recorded else TickInfo(None, None)
 
 
 @routes.get(
@@ -86,7 +74,7 @@ def healthz(ctx: Ctx) -> JSONResponse:
     body = {
         "status": "unavailable" if problems else "ok",
         "database": "unreachable" if lag is None else "ok",
-        "lastTickAt": _iso(tick.at),
+        "lastTickAt": iso_z(tick.at),
         "lastTickAgeSeconds": round(age, 3) if age is not None else None,
         "scheduleLagSeconds": round(lag, 3) if lag is not None else None,
         "problems": problems,
@@ -126,16 +114,8 @@ def metrics(ctx: Ctx) -> PlainTextResponse:
     lines: list[str] = []
     try:
         with ctx.db.read() as session:
-            by_status = dict(
-                session.execute(
-                    select(JobExecutionRow.status, func.count()).group_by(JobExecutionRow.status)
-                ).all()
-            )
-            by_job = session.execute(
-                select(JobExecutionRow.config_id, JobExecutionRow.status, func.count())
-                .group_by(JobExecutionRow.config_id, JobExecutionRow.status)
-                .order_by(JobExecutionRow.config_id, JobExecutionRow.status)
-            ).all()
+            by_status = counts_by_status(session)
+            by_job = counts_by_config_and_status(session)
             lag = schedule_lag_seconds(session, at)
             tick = last_tick(ctx, session)
     except SQLAlchemyError:

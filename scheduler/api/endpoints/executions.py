@@ -9,15 +9,17 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query
 from fastapi.responses import JSONResponse
 
-from grove_jobs import services
+from grove_jobs.configs.store import find_config
 from grove_jobs.db.records import ConfigRecord, execution_json
 from grove_jobs.engine.enqueue import cancel_execution
+from grove_jobs.executions import queries
+from grove_jobs.executions.queries import execution_logs
 from grove_jobs.schema.execution import Execution, LogLine
-from scheduler.api_auth import Principal, current_principal
-from scheduler.api_context import ApiContext, get_context
-from scheduler.api_jobs import AUTH, E422, MAX_ID
-from scheduler.api_models import ErrorOut, ExecutionDetailOut, ExecutionOut
-from scheduler.api_routes import RouteTable
+from scheduler.api.auth import Principal, current_principal
+from scheduler.api.context import ApiContext, get_context
+from scheduler.api.endpoints.jobs import AUTH, E422, MAX_ID
+from scheduler.api.models import ErrorOut, ExecutionDetailOut, ExecutionOut
+from scheduler.api.routes import RouteTable
 
 log = logging.getLogger("grove_jobs.api")
 routes = RouteTable(tags=["executions"])
@@ -37,7 +39,7 @@ def render_tree(
         from grove_jobs.render.transforms import execution_tree
     except ImportError:
         return None
-    config = services.find_config(ctx.db, execution.job_config_id)
+    config = find_config(ctx.db, execution.job_config_id)
     try:
         tree = execution_tree(
             execution,
@@ -72,8 +74,8 @@ def get_execution(
     log_limit: Annotated[int, Query(alias="logLimit", ge=0, le=5000)] = 500,
 ) -> JSONResponse:
     """The execution, its last ``logLimit`` log lines (oldest first) and ``renderTree``."""
-    execution = services.get_execution(ctx.db, execution_id)
-    logs = services.execution_logs(ctx.db, execution_id, limit=log_limit, tail=True)
+    execution = queries.get_execution(ctx.db, execution_id)
+    logs = execution_logs(ctx.db, execution_id, limit=log_limit, tail=True)
     data = execution_json(execution, logs)
     data["renderTree"] = render_tree(ctx, execution, logs)
     return JSONResponse(data)

@@ -2,7 +2,9 @@
 
 Routes are added with ``app.add_api_route`` rather than ``include_router``, so ``app.routes``
 lists every operation itself: the auth middleware matches them to find their scope, and the
-tests enumerate them so that no route escapes the authentication checks.
+tests enumerate them so that no route escapes the authentication checks. This still holds for
+the locked FastAPI (0.165): ``include_router`` adds one opaque ``_IncludedRouter`` entry to
+``app.routes`` instead of the router's ``APIRoute`` objects. Each endpoints module has one table.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from grove_jobs.auth.tokens import Scope
-from scheduler.api_auth import requires
+from scheduler.api.auth import requires
 
 
 @dataclass

@@ -8,10 +8,10 @@ from fastapi import FastAPI
 import grove_jobs
 from grove_jobs.db.engine import Database
 from grove_jobs.settings import Settings
-from scheduler import api_alerts, api_executions, api_jobs, api_ops
-from scheduler.api_auth import AuthMiddleware
-from scheduler.api_context import ApiContext, TickSource
-from scheduler.api_errors import install_error_handlers
+from scheduler.api.auth import AuthMiddleware
+from scheduler.api.context import ApiContext, TickSource
+from scheduler.api.endpoints import alerts, executions, jobs, ops
+from scheduler.api.errors import install_error_handlers
 
 DESCRIPTION = """
 Trigger and inspect grove-jobs runs, and read or replace job configs.
@@ -48,6 +48,6 @@ def create_app(db: Database, settings: Settings, sidecar: TickSource | None = No
     app.state.grove = ApiContext(db=db, settings=settings, sidecar=sidecar)
     install_error_handlers(app)
     app.add_middleware(AuthMiddleware)
-    for table in (api_ops.routes, api_jobs.routes, api_executions.routes, api_alerts.routes):
+    for table in (ops.routes, jobs.routes, executions.routes, alerts.routes):
         table.install(app)
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query
@@ -11,17 +10,14 @@ from fastapi.responses import JSONResponse
 from grove_jobs.alerts.rules import RULE_LABELS
 from grove_jobs.alerts.store import list_incidents
 from grove_jobs.alerts.tables import AlertIncidentRow
-from scheduler.api_context import ApiContext, get_context
-from scheduler.api_jobs import AUTH, E422, job_view
-from scheduler.api_models import AlertListOut, ErrorOut
-from scheduler.api_routes import RouteTable
+from grove_jobs.clock import iso_z
+from scheduler.api.context import ApiContext, get_context
+from scheduler.api.endpoints.jobs import AUTH, E422, job_view
+from scheduler.api.models import AlertListOut, ErrorOut
+from scheduler.api.routes import RouteTable
 
 routes = RouteTable(tags=["alerts"])
 Ctx = Annotated[ApiContext, Depends(get_context)]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 def alert_json(row: AlertIncidentRow) -> dict[str, Any]:
@@ -33,9 +29,9 @@ def alert_json(row: AlertIncidentRow) -> dict[str, Any]:
         "rule": row.rule,
         "ruleLabel": RULE_LABELS.get(row.rule, row.rule),
         "summary": str(details.get("summary", "")),
-        "openedAt": _iso(row.opened_at),
-        "resolvedAt": _iso(row.resolved_at),
-        "lastNotifiedAt": _iso(row.last_notified_at),
+        "openedAt": iso_z(row.opened_at),
+        "resolvedAt": iso_z(row.resolved_at),
+        "lastNotifiedAt": iso_z(row.last_notified_at),
         "executionId": row.execution_id,
         "details": details,
     }

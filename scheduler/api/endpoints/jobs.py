@@ -9,18 +9,21 @@ from urllib.parse import urlencode
 from fastapi import Body, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from grove_jobs import services
 from grove_jobs.auth.audit import revision_changes
+from grove_jobs.configs.query import ConfigQuery, ConfigView, last_runs, list_configs
+from grove_jobs.configs.revisions import list_revisions
+from grove_jobs.configs.store import create_config, get_config, update_config
 from grove_jobs.db.records import execution_json
 from grove_jobs.demo import MOCK_HEALTH_CHECK
 from grove_jobs.engine.enqueue import run_now
 from grove_jobs.exceptions import AlreadyExists, FieldError, NotFound, ValidationFailed
+from grove_jobs.executions.queries import execution_history
 from grove_jobs.schema.execution import ExecutionStatus
 from grove_jobs.schema.grove_object import GroveObject, parse_grove_object
 from grove_jobs.schema.meta import SLUG_PATTERN
-from scheduler.api_auth import Principal, current_principal, rate_limited
-from scheduler.api_context import ApiContext, get_context
-from scheduler.api_models import (
+from scheduler.api.auth import Principal, current_principal, rate_limited
+from scheduler.api.context import ApiContext, get_context
+from scheduler.api.models import (
     ConflictOut,
     ErrorOut,
     ExecutionOut,
@@ -32,7 +35,7 @@ from scheduler.api_models import (
     TriggerIn,
     ValidationErrorOut,
 )
-from scheduler.api_routes import RouteTable
+from scheduler.api.routes import RouteTable
 
 routes = RouteTable(tags=["jobs"])
 
@@ -95,17 +98,17 @@ def unstorable(value: Any, path: str) -> list[FieldError]:
     return []
 
 
-def job_view(ctx: ApiContext, config_id: str) -> services.ConfigView:
+def job_view(ctx: ApiContext, config_id: str) -> ConfigView:
     """A job config with its last run; NotFound for other object types too."""
     if not is_slug(config_id):
         raise NotFound("job", config_id)
-    record = services.get_config(ctx.db, config_id)
+    record = get_config(ctx.db, config_id)
     if record.type != JOB_TYPE:
         raise NotFound("job", config_id)
-    return services.ConfigView(record, services.last_runs(ctx.db, [config_id]).get(config_id))
+    return ConfigView(record, last_runs(ctx.db, [config_id]).get(config_id))
 
 
-def _job_response(view: services.ConfigView, status: int = 200) -> JSONResponse:
+def _job_response(view: ConfigView, status: int = 200) -> JSONResponse:
     return JSONResponse(view.to_json(), status, headers={"ETag": f'"{view.record.version}"'})
 
 
@@ -126,10 +129,10 @@ def list_jobs(
     include_archived: Annotated[bool, Query(alias="includeArchived")] = False,
 ) -> JSONResponse:
     """Job configs by id, each with its runtime ``state`` (version, next and last run)."""
-    query = services.ConfigQuery(
+    query = ConfigQuery(
         type=JOB_TYPE, enabled=enabled, tag=tag, text=q, include_archived=include_archived
     )
-    items = [v.to_json() for v in services.list_configs(ctx.db, query)]
+    items = [v.to_json() for v in list_configs(ctx.db, query)]
     return JSONResponse({"items": items, "total": len(items)})
 
 
@@ -226,14 +229,14 @@ def put_job(
     obj = _object_for(config_id, body)
     if if_none_match is not None:
         try:
-            services.create_config(ctx.db, obj, actor=caller.actor, source="api")
+            create_config(ctx.db, obj, actor=caller.actor, source="api")
         except AlreadyExists as exc:
             raise HTTPException(412, f"config {config_id!r} already exists") from exc
         return _job_response(job_view(ctx, config_id), 201)
-    current = services.get_config(ctx.db, config_id)
+    current = get_config(ctx.db, config_id)
     if current.type != JOB_TYPE:
         raise NotFound("job", config_id)
-    services.update_config(ctx.db, obj, expected_version=expected, actor=caller.actor, source="api")
+    update_config(ctx.db, obj, expected_version=expected, actor=caller.actor, source="api")
     return _job_response(job_view(ctx, config_id))
 
 
@@ -345,7 +348,7 @@ def list_job_executions(
     """Newest first, keyset-paged: follow ``next`` (also sent as a ``Link`` header)."""
     job_view(ctx, config_id)
     statuses = [s.value for s in status or []]
-    page = services.execution_history(
+    page = execution_history(
         ctx.db, config_id, limit=limit, before_id=before, statuses=statuses or None
     )
     body: dict[str, Any] = {
@@ -377,7 +380,7 @@ def list_job_revisions(
     Kept after a config is deleted."""
     if not is_slug(config_id):
         raise NotFound("job", config_id)
-    revisions = services.list_revisions(ctx.db, config_id, limit=limit)
+    revisions = list_revisions(ctx.db, config_id, limit=limit)
     if not revisions:
         job_view(ctx, config_id)  # 404 unless the config exists (with no history yet)
     items = [

@@ -1,0 +1,1 @@
+"""The config aggregate: storage, queries, file transfer and the revision trail."""

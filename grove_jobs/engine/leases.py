@@ -1,0 +1,127 @@
+"""Leases on running executions: heartbeats, cancel requests, rescue of runs whose sidecar
+stopped heartbeating, and hand-back on shutdown.
+
+Like claiming, every change is a guarded UPDATE, so a late write from a worker presumed dead
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from grove_jobs.db.dialect import lock_rows
+from grove_jobs.db.engine import Database
+from grove_jobs.db.tables import ExecutionLogRow, JobExecutionRow
+from grove_jobs.engine.dispatch import Outcome, final_values
+from grove_jobs.schema.execution import ExecutionStatus
+
+E = JobExecutionRow
+
+
+def heartbeat(
+    db: Database, *, worker_id: str, running: list[tuple[int, int]], at: datetime
+) -> None:
+    """Extend the lease of this sidecar's runs (cancel requests are polled separately, more
+    often, by :func:`cancel_requested`)."""
+    if not running:
+        return
+    with db.write() as session:
+        session.execute(
+            update(E)
+            .where(
+                E.id.in_([eid for eid, _ in running]),
+                E.status == "running",
+                E.worker_id == worker_id,
+            )
+            .values(heartbeat_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def cancel_requested(db: Database, execution_ids: list[int]) -> set[int]:
+    """Which of these runs have a pending cancel request (cheap read, polled often)."""
+    if not execution_ids:
+        return set()
+    with db.read() as session:
+        return set(
+            session.scalars(
+                select(E.id).where(E.id.in_(execution_ids), E.cancel_requested.is_(True))
+            ).all()
+        )
+
+
+def rescue(db: Database, *, lease_seconds: float, at: datetime, limit: int = 500) -> list[int]:
+    """Runs whose heartbeat is older than the lease belong to a dead sidecar: give each its
+    next attempt (after the policy's delay) or fail it when none are left. Returns their ids."""
+    cutoff = at - timedelta(seconds=lease_seconds)
+    rescued = []
+    with db.write() as session:
+        stale = session.execute(
+            lock_rows(
+                session,
+                select(E.id, E.attempt, E.max_attempts, E.worker_id, E.payload_snapshot)
+                .where(E.status == ExecutionStatus.RUNNING.value, E.heartbeat_at < cutoff)
+                .order_by(E.id)
+                .limit(limit),
+            )
+        ).all()
+        for row in stale:
+            outcome = Outcome(
+                execution_id=row.id,
+                attempt=row.attempt,
+                status="failed",
+                error=f"worker {row.worker_id} stopped heartbeating (lease of "
+                f"{lease_seconds:g}s expired); attempt {row.attempt} abandoned",
+                max_attempts=row.max_attempts,
+                retry=(row.payload_snapshot or {}).get("retry"),
+            )
+            values = final_values(outcome, at)
+            # keep whatever progress the dead worker reported
+            for key in ("items_processed", "items_total", "items_failed", "result"):
+                values.pop(key)
+            result = session.execute(
+                update(E)
+                .where(E.id == row.id, E.status == "running", E.attempt == row.attempt)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount:
+                rescued.append(row.id)
+                session.add(
+                    ExecutionLogRow(
+                        execution_id=row.id,
+                        attempt=row.attempt,
+                        at=at,
+                        level="error",
+                        message=outcome.error,
+                    )
+                )
+    return rescued
+
+
+def hand_back(db: Database, *, worker_id: str, running: list[tuple[int, int]], at: datetime) -> int:
+    """On shutdown: return unfinished runs to the queue without spending an attempt."""
+    handed = 0
+    with db.write() as session:
+        for execution_id, attempt in running:
+            result = session.execute(
+                update(E)
+                .where(
+                    E.id == execution_id,
+                    E.status == "running",
+                    E.attempt == attempt,
+                    E.worker_id == worker_id,
+                )
+                .values(
+                    status=ExecutionStatus.RETRYING.value,
+                    attempt=attempt - 1,
+                    run_after=at,
+                    worker_id=None,
+                    error="sidecar shut down; run handed back for another sidecar",
+                )
+                .execution_options(synchronize_session=False)
+            )
+            handed += result.rowcount
+    return handed

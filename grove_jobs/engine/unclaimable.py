@@ -1,0 +1,71 @@
+"""Runs nothing can take: their job type is installed in no live sidecar.
+
+Each sidecar claims only runs of the types it has (see the claim), so a run of a type no
+sidecar has would wait forever. After a lease's grace, so a sidecar that is just starting or
+being upgraded can still take it, such a run fails, naming the type and how types are found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from grove_jobs.db.dialect import lock_rows
+from grove_jobs.db.engine import Database
+from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
+from grove_jobs.engine.dispatch import WAITING
+from grove_jobs.jobs.registry import UnknownJobType
+from grove_jobs.schema.execution import ExecutionStatus
+
+E = JobExecutionRow
+
+
+def fail_unclaimable(
+    db: Database, *, live_types: Collection[str], lease_seconds: float, at: datetime
+) -> list[int]:
+    """Fail waiting runs that were due a lease ago and whose job type no live sidecar has:
+    nothing would ever take them. The error names the type and how types are found."""
+    if not live_types:  # the caller is a live sidecar; no types means nothing to judge by
+        return []
+    cutoff = at - timedelta(seconds=lease_seconds)
+    job_type = JobConfigRow.payload["jobType"].as_string()
+    failed: list[int] = []
+    with db.write() as session:
+        stmt = (
+            select(E.id, E.status, E.attempt, job_type.label("job_type"))
+            .join(JobConfigRow, JobConfigRow.id == E.config_id)
+            .where(E.status.in_(WAITING), E.run_after <= cutoff)
+            .order_by(E.id)
+            .where(job_type.not_in(sorted(live_types)))
+            .limit(500)
+        )
+        for row in session.execute(lock_rows(session, stmt, of=E)).all():
+            error = (
+                f"no running sidecar can run job type {row.job_type!r}: "
+                f"{UnknownJobType(row.job_type)}"
+            )
+            result = session.execute(
+                update(E)
+                .where(E.id == row.id, E.status == row.status, E.attempt == row.attempt)
+                .values(
+                    status=ExecutionStatus.FAILED.value,
+                    completed_at=at,
+                    error=error,
+                    error_kind="permanent",
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount:
+                failed.append(row.id)
+                session.add(
+                    ExecutionLogRow(
+                        execution_id=row.id,
+                        attempt=row.attempt,
+                        at=at,
+                        level="error",
+                        message=error,
+                    )
+                )
+    return failed

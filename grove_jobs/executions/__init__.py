@@ -1,0 +1,1 @@
+"""The execution aggregate's read side (writes belong to the engine)."""

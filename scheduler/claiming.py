@@ -1,0 +1,246 @@
+"""The sidecar's dispatcher thread: claims runs for idle worker slots, collects their
+messages, enforces deadlines and cancels, and records outcomes in batches."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime
+from multiprocessing.connection import Connection, wait
+
+from grove_jobs.clock import utcnow
+from grove_jobs.db.engine import Database
+from grove_jobs.engine import dispatch, leases
+from grove_jobs.engine.dispatch import LogEntry, Outcome
+from grove_jobs.settings import Settings
+from scheduler.pool import WorkerPool, WorkerSlot
+from scheduler.resilience import db_retry
+
+log = logging.getLogger("grove_jobs.scheduler")
+PROGRESS_FLUSH_SECONDS = 0.5
+CANCEL_POLL_SECONDS = 0.5
+GATHER_SECONDS = 0.002
+# Wake this long after a waiting run's not-before, so the claim's clock has passed it.
+DUE_SLACK_SECONDS = 0.002
+
+
+class Claiming:
+    """The dispatcher half of ``Sidecar`` (a mixin: the state lives on the sidecar)."""
+
+    settings: Settings
+    db: Database
+    worker_id: str
+    pool: WorkerPool | None
+    _stopping: threading.Event
+    _wake_r: Connection
+    _wake_lock: threading.Lock
+    _wake_pending: bool
+    _waiting_due: float | None
+    _outcomes: list[Outcome]
+    _logs: list[LogEntry]
+    _progress: dict[tuple[int, int], tuple[int, int | None]]
+
+    def _dispatch_loop(self) -> None:
+        while True:
+            try:
+                self._dispatch()
+                return
+            except Exception:
+                # Never let the dispatcher die: the runs it owns would only be rescued after
+                # their lease. Whatever it had not flushed is retried on the next pass.
+                log.exception("dispatcher error; resuming")
+                time.sleep(0.5)
+
+    def _dispatch(self) -> None:
+        assert self.pool is not None
+        outcomes, logs, progress = self._outcomes, self._logs, self._progress
+        last_progress_flush = last_cancel_poll = last_heartbeat = last_claim = 0.0
+        self._waiting_due = None
+        drain_deadline: float | None = None
+        wanted = True  # look for work on the first pass
+        while True:
+            now = time.monotonic()
+            if self._stopping.is_set() and drain_deadline is None:
+                drain_deadline = now + self.settings.shutdown_grace_seconds
+            busy = self.pool.busy()
+            if drain_deadline is not None and (not busy or now >= drain_deadline):
+                self._flush(outcomes, logs, progress)
+                self._hand_back(busy)
+                return
+            timeout = self._wait_timeout(busy, now, last_claim)
+            ready = wait([slot.conn for slot in busy] + [self._wake_r], timeout)
+            if self._wake_r in ready:
+                with self._wake_lock:
+                    while self._wake_r.poll():
+                        self._wake_r.recv_bytes()
+                    self._wake_pending = False
+                wanted = True
+            for slot in busy:
+                if slot.conn in ready:
+                    self._read_messages(slot, outcomes, logs, progress)
+            if outcomes and (still_busy := self.pool.busy()):
+                # Results tend to arrive together: wait a moment for the rest, so one commit
+                # records (and refills) several slots instead of one.
+                for conn in wait([slot.conn for slot in still_busy], GATHER_SECONDS):
+                    slot = next(s for s in still_busy if s.conn is conn)
+                    self._read_messages(slot, outcomes, logs, progress)
+            now = time.monotonic()
+            self._enforce_deadlines(outcomes, now)
+            if now - last_cancel_poll >= CANCEL_POLL_SECONDS and self.pool.busy():
+                last_cancel_poll = now
+                self._poll_cancels()
+            if now - last_heartbeat >= self.settings.heartbeat_interval_seconds:
+                last_heartbeat = now
+                self._heartbeat()
+            flush_due = bool(outcomes or logs) or (
+                bool(progress) and now - last_progress_flush >= PROGRESS_FLUSH_SECONDS
+            )
+            if outcomes:
+                wanted = True  # a slot freed up: there may be queued work
+            poll_due = now - last_claim >= self.settings.poll_interval_seconds
+            if self._waiting_due is not None and now >= self._waiting_due:
+                poll_due = True  # a waiting run (a retry) has reached its not-before
+            if drain_deadline is None and self.pool.idle() and (wanted or poll_due):
+                # Results and the next claim share one transaction (one commit per batch).
+                last_claim = last_progress_flush = now
+                wanted = self._flush_and_claim(outcomes, logs, progress)
+            elif flush_due:
+                self._flush(outcomes, logs, progress)
+                last_progress_flush = now
+
+    def _wait_timeout(self, busy: list[WorkerSlot], now: float, last_claim: float) -> float:
+        deadlines = [s.deadline for s in busy] + [
+            s.cancel_deadline for s in busy if s.cancel_deadline is not None
+        ]
+        if self._waiting_due is not None and len(busy) < self.pool.size:
+            deadlines.append(self._waiting_due)
+        timeout = min(self.settings.poll_interval_seconds, CANCEL_POLL_SECONDS)
+        if deadlines:
+            timeout = min(timeout, max(0.0, min(deadlines) - now))
+        return max(0.0, timeout)
+
+    def _read_messages(self, slot, outcomes, logs, progress) -> None:
+        while slot.run is not None:
+            try:
+                if not slot.conn.poll():
+                    return
+                message = slot.conn.recv()
+            except (EOFError, OSError):
+                run = slot.run
+                log.error("worker %d died running execution %d", slot.index, run.execution_id)
+                outcomes.append(self._outcome(run, "failed", error="worker process died"))
+                self.pool.release(slot)
+                self.pool.replace(slot)
+                return
+            kind = message[0]
+            if kind == "log":
+                _, eid, attempt, at_iso, level, text = message
+                logs.append(LogEntry(eid, attempt, datetime.fromisoformat(at_iso), level, text))
+            elif kind == "progress":
+                _, eid, attempt, done, total = message
+                progress[(eid, attempt)] = (done, total)
+            elif kind == "done":
+                _, eid, attempt, status, processed, total, failed, result, error = message
+                run = slot.run
+                if slot.cancel_deadline is not None and status not in ("success", "partial"):
+                    status = "cancelled"
+                outcomes.append(self._outcome(run, status, processed, total, failed, result, error))
+                progress.pop((eid, attempt), None)
+                self.pool.release(slot)
+
+    def _outcome(self, run, status, processed=0, total=None, failed=0, result=None, error=None):
+        return Outcome(
+            execution_id=run.execution_id,
+            attempt=run.attempt,
+            status=status,
+            items_processed=processed,
+            items_total=total,
+            items_failed=failed,
+            result=result,
+            error=error,
+            max_attempts=run.max_attempts,
+            retry=run.retry,
+        )
+
+    def _enforce_deadlines(self, outcomes: list[Outcome], now: float) -> None:
+        for slot in self.pool.busy():
+            run = slot.run
+            if now >= slot.deadline:
+                error = f"timed out after {run.timeout_seconds}s; worker process stopped"
+                outcomes.append(self._outcome(run, "timed_out", error=error))
+            elif slot.cancel_deadline is not None and now >= slot.cancel_deadline:
+                outcomes.append(
+                    self._outcome(run, "cancelled", error="cancelled; worker process stopped")
+                )
+            else:
+                continue
+            log.warning("stopping worker %d (execution %d)", slot.index, run.execution_id)
+            self.pool.release(slot)
+            self.pool.replace(slot)
+
+    def _poll_cancels(self) -> None:
+        busy = {slot.run.execution_id: slot for slot in self.pool.busy()}
+        try:
+            for eid in leases.cancel_requested(self.db, list(busy)):
+                self.pool.request_cancel(busy[eid])
+        except Exception:
+            log.exception("could not poll cancel requests")
+
+    def _heartbeat(self) -> None:
+        running = [(s.run.execution_id, s.run.attempt) for s in self.pool.busy()]
+        try:
+            db_retry(30)(leases.heartbeat)(
+                self.db, worker_id=self.worker_id, running=running, at=utcnow()
+            )
+        except Exception:
+            log.exception("heartbeat failed")
+
+    def _flush(self, outcomes, logs, progress) -> None:
+        if not (outcomes or logs or progress):
+            return
+        db_retry()(dispatch.complete)(
+            self.db,
+            list(outcomes),
+            list(logs),
+            dict(progress),
+            worker_id=self.worker_id,
+            at=utcnow(),
+        )
+        outcomes.clear()
+        logs.clear()
+        progress.clear()
+
+    def _flush_and_claim(self, outcomes, logs, progress) -> bool:
+        """Record buffered results and claim a run for every idle slot, in one transaction.
+        Returns True when the queue may hold more work."""
+        idle = self.pool.idle()
+        claimed = db_retry()(dispatch.complete_and_claim)(
+            self.db,
+            list(outcomes),
+            list(logs),
+            dict(progress),
+            worker_id=self.worker_id,
+            limit=len(idle),
+            at=utcnow(),
+        )
+        outcomes.clear()
+        logs.clear()
+        progress.clear()
+        for slot, run in zip(idle, claimed.runs, strict=False):
+            self.pool.submit(slot, run)
+        self._waiting_due = None
+        if claimed.next_due is not None:
+            wait = (claimed.next_due - utcnow()).total_seconds() + DUE_SLACK_SECONDS
+            self._waiting_due = time.monotonic() + max(0.0, wait)
+        return len(claimed.runs) == len(idle)
+
+    def _hand_back(self, busy: list[WorkerSlot]) -> None:
+        running = [(slot.run.execution_id, slot.run.attempt) for slot in busy]
+        if running:
+            handed = db_retry(30)(leases.hand_back)(
+                self.db, worker_id=self.worker_id, running=running, at=utcnow()
+            )
+            log.warning("handed %d unfinished runs back to the queue", handed)
+        for slot in busy:
+            self.pool.release(slot)
