@@ -5,10 +5,18 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.components.feedback import show_pending_toasts
+from dashboard.context import job_types
+from dashboard.display import safe
 from dashboard.identity import render_identity
 from dashboard.nav import CONSOLE, INSPECTOR, NEW_CONFIG
+from grove_jobs.exceptions import GroveError
 
 st.set_page_config(page_title="grove-jobs", page_icon=":material/hourglass_top:", layout="wide")
+try:
+    job_types()
+except GroveError as exc:  # a job-type plugin that cannot be loaded: nothing else can work
+    st.error(safe(f"grove-jobs cannot start: {exc}"), icon=":material/extension_off:")
+    st.stop()
 
 page = st.navigation(
     [

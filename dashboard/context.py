@@ -9,6 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from grove_jobs.db.engine import Database
+from grove_jobs.jobs.discovery import discover
+from grove_jobs.jobs.registry import job_type_names
 from grove_jobs.settings import Settings, load_settings
 
 
@@ -16,6 +18,13 @@ from grove_jobs.settings import Settings, load_settings
 def settings() -> Settings:
     """``GROVE_*`` settings, read once per server process."""
     return load_settings()
+
+
+@st.cache_resource(show_spinner=False)
+def job_types() -> tuple[str, ...]:
+    """Discover the job types once per server process (PluginError when one cannot load)."""
+    discover(settings().job_modules)
+    return job_type_names()
 
 
 def _dispose(db: Database) -> None:

@@ -141,15 +141,19 @@ class Claiming:
                 _, eid, attempt, done, total = message
                 progress[(eid, attempt)] = (done, total)
             elif kind == "done":
-                _, eid, attempt, status, processed, total, failed, result, error = message
+                _, eid, attempt, status, processed, total, failed, result, error, kind = message
                 run = slot.run
                 if slot.cancel_deadline is not None and status not in ("success", "partial"):
-                    status = "cancelled"
-                outcomes.append(self._outcome(run, status, processed, total, failed, result, error))
+                    status, kind = "cancelled", None
+                outcomes.append(
+                    self._outcome(run, status, processed, total, failed, result, error, kind)
+                )
                 progress.pop((eid, attempt), None)
                 self.pool.release(slot)
 
-    def _outcome(self, run, status, processed=0, total=None, failed=0, result=None, error=None):
+    def _outcome(
+        self, run, status, processed=0, total=None, failed=0, result=None, error=None, kind=None
+    ):
         return Outcome(
             execution_id=run.execution_id,
             attempt=run.attempt,
@@ -161,6 +165,7 @@ class Claiming:
             error=error,
             max_attempts=run.max_attempts,
             retry=run.retry,
+            error_kind=kind,
         )
 
     def _enforce_deadlines(self, outcomes: list[Outcome], now: float) -> None:
@@ -223,6 +228,7 @@ class Claiming:
             worker_id=self.worker_id,
             limit=len(idle),
             at=utcnow(),
+            job_types=self.job_types,
         )
         outcomes.clear()
         logs.clear()

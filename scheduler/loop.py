@@ -16,9 +16,11 @@ from grove_jobs.alerts.evaluate import Courier
 from grove_jobs.clock import utcnow
 from grove_jobs.configs.query import earliest_next_run
 from grove_jobs.db.engine import Database
-from grove_jobs.engine import leases
+from grove_jobs.engine import leases, unclaimable
 from grove_jobs.engine.dispatch import LogEntry, Outcome
 from grove_jobs.engine.tick import tick
+from grove_jobs.jobs.discovery import discover
+from grove_jobs.jobs.registry import job_types
 from grove_jobs.settings import Settings
 from scheduler.claiming import Claiming
 from scheduler.listener import Listener
@@ -34,6 +36,12 @@ class Sidecar(Claiming, Maintenance):
 
     def __init__(self, settings: Settings, db: Database | None = None):
         self.settings = settings
+        # A plugin that cannot be loaded stops the sidecar here, at start, not at a first run.
+        discover(settings.job_modules)
+        # What this sidecar claims: the installed types that can run here.
+        self.job_types = frozenset(
+            kind.name for kind in job_types() if kind.unavailable_reason(settings) is None
+        )
         self.db = db or Database(settings.effective_database_url)
         self.worker_id = settings.worker_id
         self._stopping = threading.Event()
@@ -167,5 +175,10 @@ class Sidecar(Claiming, Maintenance):
             if rescued:
                 log.warning("rescued %d runs whose sidecar stopped heartbeating", len(rescued))
                 self.wake()
+            failed = db_retry(60)(unclaimable.fail_unclaimable)(
+                self.db, lease_seconds=self.settings.lease_seconds, at=utcnow()
+            )
+            if failed:
+                log.warning("failed %d runs whose job type no running sidecar has", len(failed))
         except Exception:
             log.exception("rescue failed; will try again")

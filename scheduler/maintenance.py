@@ -79,6 +79,7 @@ class Maintenance:
                     pid=os.getpid(),
                     started_at=now,
                     heartbeat_at=now,
+                    job_types=sorted(self.job_types),
                 )
             )
 

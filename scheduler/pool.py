@@ -15,6 +15,7 @@ from multiprocessing.connection import Connection
 
 from grove_jobs.engine.dispatch import ClaimedRun
 from grove_jobs.engine.worker import worker_main
+from grove_jobs.jobs.registry import job_types
 
 # How long a cancelled handler gets to notice before its process is killed.
 CANCEL_GRACE_SECONDS = 1.0
@@ -46,6 +47,9 @@ def forkserver_preload() -> list[str]:
     each time a hung worker is replaced.
     """
     modules = ["grove_jobs.engine.worker", "grove_jobs.cli"]
+    # The job types' modules too: importing them registers the types, so a fresh worker has
+    # them without discovering anything.
+    modules += sorted({kind.module for kind in job_types()})
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
     # Under ``python -m pkg`` multiprocessing does not re-run ``pkg.__main__`` itself.
     if spec is not None and not spec.name.endswith("__main__"):
@@ -101,6 +105,10 @@ class WorkerPool:
                 "parameters": run.parameters,
                 "batch_size": run.batch_size,
                 "timeout_seconds": run.timeout_seconds,
+                "scheduled_for": run.scheduled_for,
+                "trigger": run.trigger,
+                "cron_expression": run.cron_expression,
+                "timezone": run.timezone,
             }
         )
 

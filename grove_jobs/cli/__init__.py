@@ -15,17 +15,20 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from grove_jobs.cli.common import CliContext, fail, translate_errors
+from grove_jobs.cli.common import CliContext, fail, load_job_types, translate_errors
 from grove_jobs.settings import load_settings
 
 # Modules of this package that are not commands.
 NOT_COMMANDS = frozenset({"common"})
+# Commands that never touch job types start without importing any plugin.
+NO_JOB_TYPES = frozenset({"db", "schedule", "tokens", "users"})
 
 
 def command_names() -> list[str]:
-    """The sub-commands: every public module of this package except the shared helpers."""
+    """The sub-commands: every public module of this package except the shared helpers
+    (``job_types.py`` defines ``grove-jobs job-types``)."""
     return sorted(
-        info.name
+        info.name.replace("_", "-")
         for info in pkgutil.iter_modules(__path__)
         if not info.name.startswith("_") and info.name not in NOT_COMMANDS
     )
@@ -33,7 +36,7 @@ def command_names() -> list[str]:
 
 def load_command(name: str) -> click.Command:
     """Import ``grove_jobs.cli.NAME`` and return the click command called NAME it defines."""
-    module = importlib.import_module(f"{__name__}.{name}")
+    module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")
     for value in vars(module).values():
         if isinstance(value, click.Command) and value.name == name:
             return value
@@ -72,6 +75,8 @@ def main(ctx: click.Context, database_url: str | None) -> None:
         settings = load_settings(**overrides)
     except ValidationError as exc:
         fail(f"invalid settings: {exc}")
+    if ctx.invoked_subcommand not in NO_JOB_TYPES:
+        load_job_types(settings)
     cli = CliContext(settings)
     ctx.obj = cli
     ctx.call_on_close(cli.close)

@@ -71,6 +71,17 @@ def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
+def load_job_types(settings: Settings) -> None:
+    """Discover the job types (built-in, GROVE_JOB_MODULES, entry points); a plugin that
+    cannot be loaded stops the command, naming the module and the error."""
+    from grove_jobs.jobs.discovery import discover
+
+    try:
+        discover(settings.job_modules)
+    except GroveError as exc:  # PluginError, or a JobTypeError such as a duplicate name
+        fail(str(exc))
+
+
 def fail(message: str) -> NoReturn:
     """Stop with exit code 1 and ``message`` on stderr."""
     raise click.ClickException(message)

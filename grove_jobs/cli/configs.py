@@ -30,7 +30,7 @@ from grove_jobs.cli.common import (
 from grove_jobs.clock import utcnow
 from grove_jobs.configs import query as config_query
 from grove_jobs.configs import store as config_store
-from grove_jobs.configs.query import ConfigQuery, ConfigView, last_runs
+from grove_jobs.configs.query import ConfigQuery, ConfigView, job_type_problem, last_runs
 from grove_jobs.configs.revisions import list_revisions
 from grove_jobs.configs.store import (
     archive_config,
@@ -98,7 +98,8 @@ def list_configs(
         (
             v.record.id,
             v.record.type,
-            object_title(v.record.object),
+            object_title(v.record.object)
+            + (" [job type not installed]" if job_type_problem(v.record) else ""),
             enabled_text(v.record.object),
             next_run_text(v.record.next_run_at, now, v.record.object),
             v.last_run.status if v.last_run else "-",

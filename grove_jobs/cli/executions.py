@@ -28,7 +28,12 @@ def print_execution(execution: Execution) -> None:
             f"({execution.items_failed} failed)"
         )
     if execution.error:
-        click.echo(f"  error: {execution.error.strip().splitlines()[-1]}")
+        click.echo(f"  {error_label(execution)}: {execution.error.strip().splitlines()[-1]}")
+
+
+def error_label(execution: Execution) -> str:
+    """``error``, or ``error (permanent)`` for a failure that was not retried on purpose."""
+    return "error (permanent)" if execution.error_kind == "permanent" else "error"
 
 
 @click.group("executions")
@@ -82,7 +87,7 @@ def executions_show(cli: CliContext, execution_id: int, as_json: bool) -> None:
         return
     print_execution(execution)
     if execution.error:
-        click.echo("error:")
+        click.echo(f"{error_label(execution)}:")
         click.echo(execution.error)
     for line in logs:
         click.echo(f"{line.at:%H:%M:%S} {line.level:<5} [{line.attempt}] {line.message}")

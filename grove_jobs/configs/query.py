@@ -25,6 +25,8 @@ from grove_jobs.exceptions import (
     FieldError,
     ValidationFailed,
 )
+from grove_jobs.jobs.registry import UnknownJobType
+from grove_jobs.schema.job_config import JobConfigPayload
 from grove_jobs.schema.registry import get_type, json_path_get
 
 
@@ -69,7 +71,17 @@ def config_state(record: ConfigRecord, last_run: LastRun | None) -> dict[str, An
             lastStatus=last_run.status,
             lastExecutionId=last_run.execution_id,
         )
+    if (problem := job_type_problem(record)) is not None:
+        state["jobTypeProblem"] = problem
     return state
+
+
+def job_type_problem(record: ConfigRecord) -> str | None:
+    """Why a job config cannot run in this process (its type is not installed), else None."""
+    payload = record.object.payload
+    if isinstance(payload, JobConfigPayload) and not payload.installed:
+        return str(UnknownJobType(payload.job_type))
+    return None
 
 
 def list_configs(db: Database, query: ConfigQuery | None = None) -> list[ConfigView]:

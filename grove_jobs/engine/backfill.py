@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, update
 
 from grove_jobs import schedule as cron
-from grove_jobs.clock import utcnow
+from grove_jobs.clock import iso_z, utcnow
 from grove_jobs.db.dialect import insert_ignore, notify
 from grove_jobs.db.engine import Database
 from grove_jobs.db.records import config_record
@@ -46,7 +46,7 @@ class BackfillResult:
         return {
             "created": self.created,
             "existing": self.existing,
-            "fireTimes": [t.isoformat().replace("+00:00", "Z") for t in self.fire_times],
+            "fireTimes": [iso_z(t) for t in self.fire_times],
         }
 
 
@@ -121,8 +121,10 @@ def backfill(
             ]
         )
     if dry_run or not fires:
-        existing = _rows_for(db, config_id, fires)
-        return BackfillResult(fires, existing=sorted(r.id for r in existing.values()))
+        rows = _rows_for(db, config_id, fires).values()
+        # A skipped tick would be run, so it does not count as already there.
+        existing = sorted(r.id for r in rows if r.status != ExecutionStatus.SKIPPED.value)
+        return BackfillResult(fires, existing=existing)
     return _create(db, config_id, payload, fires, requested_by=requested_by, at=at)
 
 

@@ -51,10 +51,13 @@ def run_now(
     request_id: str | None = None,
     parameter_overrides: dict[str, Any] | None = None,
     trigger: Trigger = "manual",
+    scheduled_for: datetime | None = None,
     at: datetime | None = None,
 ) -> Execution:
     """Queue a manual run. The same ``request_id`` always returns the same execution, so a
-    double click, a Streamlit rerun or a retried API call never starts two runs."""
+    double click, a Streamlit rerun or a retried API call never starts two runs.
+    ``scheduled_for`` is the run's logical time when it is not the request time (a retry of a
+    past run keeps that run's)."""
     at = at or utcnow()
     request_id = request_id or uuid.uuid4().hex
     with db.write() as session:
@@ -80,6 +83,7 @@ def run_now(
                     "max_attempts": payload.retry.max_attempts,
                     "request_id": request_id,
                     "requested_by": requested_by,
+                    "scheduled_for": scheduled_for,
                     "queued_at": at,
                     "run_after": at,
                     "items_processed": 0,
@@ -115,6 +119,8 @@ def retry_execution(
         if row.status in ("queued", "running", "retrying"):
             raise InvalidTransition(execution_id, row.status, "retry")
         config_id, overrides = row.config_id, row.parameter_overrides
+        # Retrying last night's failed run processes last night, not today.
+        logical = row.scheduled_for or row.queued_at
     return run_now(
         db,
         config_id,
@@ -122,6 +128,7 @@ def retry_execution(
         request_id=request_id or f"retry-{execution_id}-{uuid.uuid4().hex[:12]}",
         parameter_overrides=overrides,
         trigger="retry",
+        scheduled_for=logical,
         at=at,
     )
 

@@ -7,14 +7,19 @@ being upgraded can still take it, such a run fails, naming the type and how type
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from grove_jobs.db.dialect import lock_rows
 from grove_jobs.db.engine import Database
-from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
+from grove_jobs.db.tables import (
+    ExecutionLogRow,
+    JobConfigRow,
+    JobExecutionRow,
+    SchedulerNodeRow,
+)
 from grove_jobs.engine.dispatch import WAITING
 from grove_jobs.jobs.registry import UnknownJobType
 from grove_jobs.schema.execution import ExecutionStatus
@@ -22,17 +27,25 @@ from grove_jobs.schema.execution import ExecutionStatus
 E = JobExecutionRow
 
 
-def fail_unclaimable(
-    db: Database, *, live_types: Collection[str], lease_seconds: float, at: datetime
-) -> list[int]:
+def live_job_types(session: Session, *, lease_seconds: float, at: datetime) -> set[str]:
+    """The job types of the sidecars that heartbeat within the lease."""
+    cutoff = at - timedelta(seconds=lease_seconds)
+    rows = session.scalars(
+        select(SchedulerNodeRow.job_types).where(SchedulerNodeRow.heartbeat_at >= cutoff)
+    )
+    return {name for types in rows if types for name in types}
+
+
+def fail_unclaimable(db: Database, *, lease_seconds: float, at: datetime) -> list[int]:
     """Fail waiting runs that were due a lease ago and whose job type no live sidecar has:
     nothing would ever take them. The error names the type and how types are found."""
-    if not live_types:  # the caller is a live sidecar; no types means nothing to judge by
-        return []
     cutoff = at - timedelta(seconds=lease_seconds)
     job_type = JobConfigRow.payload["jobType"].as_string()
     failed: list[int] = []
     with db.write() as session:
+        live_types = live_job_types(session, lease_seconds=lease_seconds, at=at)
+        if not live_types:  # sidecars not yet registered, or older ones: nothing to judge by
+            return []
         stmt = (
             select(E.id, E.status, E.attempt, job_type.label("job_type"))
             .join(JobConfigRow, JobConfigRow.id == E.config_id)

@@ -7,10 +7,11 @@ from fastapi import FastAPI
 
 import grove_jobs
 from grove_jobs.db.engine import Database
+from grove_jobs.jobs.discovery import discover
 from grove_jobs.settings import Settings
 from scheduler.api.auth import AuthMiddleware
 from scheduler.api.context import ApiContext, TickSource
-from scheduler.api.endpoints import alerts, executions, jobs, ops
+from scheduler.api.endpoints import alerts, backfill, executions, jobs, ops
 from scheduler.api.errors import install_error_handlers
 
 DESCRIPTION = """
@@ -33,7 +34,9 @@ without it 428, with a stale one 409 naming both versions. Invalid input is 422 
 
 
 def create_app(db: Database, settings: Settings, sidecar: TickSource | None = None) -> FastAPI:
-    """The API app over ``db``; pass the running ``sidecar`` so /healthz can see its tick."""
+    """The API app over ``db``; pass the running ``sidecar`` so /healthz can see its tick.
+    Job types are discovered first: a plugin that cannot be loaded stops the API at start."""
+    discover(settings.job_modules)
     app = FastAPI(
         title="grove-jobs",
         version=getattr(grove_jobs, "__version__", "0.1.0"),
@@ -48,6 +51,6 @@ def create_app(db: Database, settings: Settings, sidecar: TickSource | None = No
     app.state.grove = ApiContext(db=db, settings=settings, sidecar=sidecar)
     install_error_handlers(app)
     app.add_middleware(AuthMiddleware)
-    for table in (ops.routes, jobs.routes, executions.routes, alerts.routes):
+    for table in (ops.routes, jobs.routes, backfill.routes, executions.routes, alerts.routes):
         table.install(app)
     return app

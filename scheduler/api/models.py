@@ -104,6 +104,29 @@ class TriggerByIdIn(TriggerIn):
     jobConfigId: str = Field(min_length=1, max_length=64)
 
 
+class BackfillIn(_In):
+    """Body of ``POST /api/jobs/{id}/backfill``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: str = Field(
+        alias="from",
+        min_length=1,
+        max_length=40,
+        description="First instant, included: ISO with an offset or Z, or YYYY-MM-DD (local "
+        "midnight in the config's timezone).",
+    )
+    to: str = Field(min_length=1, max_length=40, description="Last instant, excluded.")
+    dryRun: bool = Field(default=False, description="List the fire times; create nothing.")
+    max: int = Field(default=1000, ge=1, le=100_000, description="Refuse more fire times.")
+
+
+class BackfillOut(_Out):
+    created: list[int]
+    existing: list[int]
+    fireTimes: list[str]
+
+
 class LogLineOut(_Out):
     id: int
     executionId: int

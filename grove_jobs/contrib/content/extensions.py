@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
+from grove_jobs.clock import iso_z
 from grove_jobs.contrib.content.repositories import advancement_events
 from grove_jobs.contrib.content.tables import DocumentRow, SignalEventRow
 from grove_jobs.jobs.builtin.notification_digest import DigestSection, digest_section
@@ -75,7 +76,7 @@ def _titles(session: Session, document_ids: set[str]) -> dict[str, str]:
 
 
 def _advancement_line(item: dict[str, Any]) -> str:
-    at = item["at"].isoformat(timespec="seconds").replace("+00:00", "Z")
+    at = iso_z(item["at"], timespec="seconds")
     return (
         f"{item['documentId']} {item['title']!r}: {item['fromTier']} -> {item['toTier']} "
         f"by rule {item['ruleId']} at {at}"

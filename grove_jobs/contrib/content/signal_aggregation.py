@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from sqlalchemy import func, select
 
-from grove_jobs.clock import utcnow
+from grove_jobs.clock import iso_z, utcnow
 from grove_jobs.contrib.content.signals import refresh_aggregates
 from grove_jobs.contrib.content.tables import DocumentRow
 from grove_jobs.contrib.content.tiers import SignalPeriod
@@ -77,6 +77,6 @@ def run(params: SignalAggregationParameters, ctx: JobContext) -> JobResult:
             "periods": periods,
             "aggregatesUpserted": rows,
             "chunks": chunks,
-            "computedAt": at.isoformat().replace("+00:00", "Z"),
+            "computedAt": iso_z(at),
         },
     )

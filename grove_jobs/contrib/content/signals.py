@@ -12,6 +12,7 @@ from sqlalchemy import Table, case, distinct, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from grove_jobs.clock import iso_z
 from grove_jobs.contrib.content.evaluator import Signals, utility_to_score
 from grove_jobs.contrib.content.tables import SignalAggregationRow, SignalEventRow
 
@@ -153,7 +154,7 @@ class StoredSignals:
             "rawUtility": self.raw_utility,
             "eventCount": self.event_count,
             "period": period,
-            "computedAt": self.computed_at.isoformat().replace("+00:00", "Z"),
+            "computedAt": iso_z(self.computed_at),
         }
 
 

@@ -33,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from grove_jobs.clock import iso_z
 from grove_jobs.engine.context import JobCancelled, JobContext, JobResult
 from grove_jobs.jobs.registry import job_type
 from grove_jobs.schema.base import CamelModel
@@ -213,7 +214,7 @@ def child_environment(spec: CommandSpec, ctx: JobContext) -> dict[str, str]:
     env["GROVE_CONFIG_ID"] = ctx.config_id
     env["GROVE_ATTEMPT"] = str(ctx.attempt)
     if ctx.scheduled_for is not None:
-        env["GROVE_SCHEDULED_FOR"] = ctx.scheduled_for.isoformat().replace("+00:00", "Z")
+        env["GROVE_SCHEDULED_FOR"] = iso_z(ctx.scheduled_for)
     return env
 
 

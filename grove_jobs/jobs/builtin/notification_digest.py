@@ -20,7 +20,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from grove_jobs.clock import utcnow
+from grove_jobs.clock import iso_z, utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobExecutionRow
 from grove_jobs.engine.context import JobContext, JobResult
@@ -99,10 +99,13 @@ def run(params: NotificationDigestParameters, ctx: JobContext) -> JobResult:
             else []
             for section in sections
         }
-    window = {"windowStart": _iso(since), "windowEnd": _iso(at)}
+    window = {
+        "windowStart": iso_z(since, timespec="seconds"),
+        "windowEnd": iso_z(at, timespec="seconds"),
+    }
     counts = {section.result_key: len(found[section.event_type]) for section in sections}
     ctx.log.info(
-        f"since {_iso(since)}: "
+        f"since {iso_z(since, timespec='seconds')}: "
         + ", ".join(f"{len(found[s.event_type])} {_plural(s.noun, 2)}" for s in sections)
     )
     if not any(found.values()):
@@ -180,7 +183,11 @@ def _subject(sections: list[DigestSection], found: dict[str, list]) -> str:
 
 
 def _body(since: datetime, at: datetime, sections: list[DigestSection], found) -> str:
-    lines = [f"What happened between {_iso(since)} and {_iso(at)}.", ""]
+    start, end = iso_z(since, timespec="seconds"), iso_z(at, timespec="seconds")
+    lines = [
+        f"What happened between {start} and {end}.",
+        "",
+    ]
     for section in sections:
         items = found[section.event_type]
         if not items:
@@ -216,7 +223,7 @@ def _failure_line(item: dict[str, Any]) -> str:
     error = (item["error"] or "").strip().splitlines()
     reason = f": {error[-1][:200]}" if error else ""
     where = f"execution {item['id']} of {item['configId']} {item['status']}"
-    return f"{where} at {_iso(item['at'])}{reason}"
+    return f"{where} at {iso_z(item['at'], timespec='seconds')}{reason}"
 
 
 digest_section(
@@ -280,7 +287,3 @@ def _mark(
             .where(NotificationRow.id == notification_id)
             .values(sent_at=sent_at, send_error=error)
         )
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat(timespec="seconds").replace("+00:00", "Z")

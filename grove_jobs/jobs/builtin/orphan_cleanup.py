@@ -26,7 +26,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from grove_jobs.clock import utcnow
+from grove_jobs.clock import iso_z, utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobExecutionRow
 from grove_jobs.engine.context import JobCancelled, JobContext, JobResult
@@ -100,7 +100,8 @@ def run(params: OrphanCleanupParameters, ctx: JobContext) -> JobResult:
     cutoff = at - timedelta(days=params.orphan_threshold_days)
     verb = "would" if params.dry_run else "will"
     ctx.log.info(
-        f"cutoff {_iso(cutoff)} ({params.orphan_threshold_days} days); at most "
+        f"cutoff {iso_z(cutoff, timespec='seconds')} ({params.orphan_threshold_days} days); "
+        "at most "
         f"{ctx.batch_size} items{'; dry run, nothing is changed' if params.dry_run else ''}"
     )
     budget = ctx.batch_size
@@ -149,7 +150,7 @@ def run(params: OrphanCleanupParameters, ctx: JobContext) -> JobResult:
         data={
             "dryRun": params.dry_run,
             "thresholdDays": params.orphan_threshold_days,
-            "cutoff": _iso(cutoff),
+            "cutoff": iso_z(cutoff, timespec="seconds"),
             "entities": report,
         },
     )
@@ -230,7 +231,3 @@ def _delete_notifications(session: Session, ids: list[int], cutoff: datetime, at
 
 cleanup_target(CleanupTarget("executions", _find_executions, _delete_executions))
 cleanup_target(CleanupTarget("notifications", _find_notifications, _delete_notifications))
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat(timespec="seconds").replace("+00:00", "Z")
