@@ -25,6 +25,8 @@ from grove_jobs.configs.store import (
     update_config,
 )
 from grove_jobs.db.records import ConfigRecord
+from grove_jobs.engine.backfill import BackfillResult
+from grove_jobs.engine.backfill import backfill as backfill_config
 from grove_jobs.engine.enqueue import cancel_execution, new_request_id, retry_execution, run_now
 from grove_jobs.exceptions import NotFound
 from grove_jobs.executions.queries import get_execution
@@ -175,6 +177,19 @@ def retry(execution_id: int) -> Queued:
         data.clear()
     entry["execution_id"] = execution.id
     return Queued(execution, repeated=previous == execution.id)
+
+
+def backfill(config_id: str, start: str, end: str, *, dry_run: bool) -> BackfillResult:
+    """Backfill runs for [start, end) (dates or ISO instants); ValidationFailed names
+    ``from``, ``to`` or ``max``. Idempotent: a repeat adds nothing."""
+    require("run.backfill", config_id)
+    try:
+        return backfill_config(
+            database(), config_id, start, end, requested_by=current_user(), dry_run=dry_run
+        )
+    finally:
+        if not dry_run:
+            data.clear()
 
 
 def cancel(execution_id: int) -> Execution:

@@ -56,6 +56,7 @@ class CardRow:
     enabled: bool | None  # None: the type has no on/off switch
     runnable: bool
     job_type: str | None = None
+    job_type_installed: bool = True  # False: shown and refused, never run here
     cron: str | None = None
     timezone: str | None = None
     batch_size: int | None = None
@@ -114,6 +115,7 @@ def _card_row(view: ConfigView, data: dict[str, Any]) -> CardRow:
         return CardRow(
             **common,
             job_type=payload.job_type,
+            job_type_installed=payload.installed,
             cron=payload.schedule.cron_expression,
             timezone=payload.schedule.timezone,
             batch_size=payload.limits.batch_size,

@@ -28,6 +28,7 @@ from dashboard.display import (
 from dashboard.nav import CONFIG_PARAM, INSPECTOR
 from dashboard.permissions import Allowed
 from grove_jobs.exceptions import GroveError
+from grove_jobs.jobs.registry import UnknownJobType
 from grove_jobs.schema.registry import ExperienceType
 
 
@@ -61,6 +62,13 @@ def _header(row: CardRow, experience: ExperienceType) -> None:
     )
     detail = f"{safe(row.job_type)} · " if row.job_type else f"{safe(experience.label)} · "
     st.caption(f"{detail}{safe(row.id)}")
+    if not row.job_type_installed:
+        st.badge(
+            "job type not installed",
+            color="red",
+            icon=":material/extension_off:",
+            help=safe(str(UnknownJobType(row.job_type or ""))),
+        )
     _alerts(row.id)
 
 

@@ -1,4 +1,5 @@
-"""Modal dialogs: run logs, delete (archive) confirmation, Run Now with parameter overrides.
+"""Modal dialogs: run logs, delete (archive) confirmation, Run Now with parameter overrides,
+backfill.
 
 A dialog stays open across full reruns (a finished run refreshing the page, a toggle
 elsewhere) because which one is open lives in session state: buttons call
@@ -8,6 +9,8 @@ dialog (X, Escape, or its own action) clears it.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import streamlit as st
 
 from dashboard import actions, data
@@ -16,6 +19,7 @@ from dashboard.components.feedback import toast_later
 from dashboard.components.fields import Form, discard, model_form
 from dashboard.display import duration_text, local_time, safe
 from dashboard.nav import CONSOLE
+from grove_jobs.clock import utcnow
 from grove_jobs.db.records import ConfigRecord
 from grove_jobs.exceptions import GroveError, ValidationFailed
 from grove_jobs.jobs.registry import find_job_type
@@ -155,4 +159,64 @@ def title_of(record: ConfigRecord) -> str:
     return record.object.meta.title or getattr(payload, "display_name", None) or record.id
 
 
-DIALOGS = {"logs": logs_dialog, "archive": archive_dialog, "overrides": overrides_dialog}
+@st.dialog("Backfill", width="large", on_dismiss=close_dialog)
+def backfill_dialog(config_id: str) -> None:
+    """Pick a range, preview its fire times, confirm: one run per fire time."""
+    record = data.config(config_id)
+    if record is None or not isinstance(record.object.payload, JobConfigPayload):
+        close_dialog()
+        return
+    schedule = record.object.payload.schedule
+    zone = schedule.timezone
+    st.caption(
+        safe(
+            f"One run of {title_of(record)} per fire time of {schedule.cron_expression} "
+            f"({zone}) from the first day's midnight up to, not including, the last day's. "
+            "Ticks that already ran are left alone; skipped ones run."
+        )
+    )
+    today = utcnow().date()
+    with st.container(horizontal=True):
+        start = st.date_input("From (included)", value=today - timedelta(days=7), key="bf-from")
+        end = st.date_input("To (excluded)", value=today, key="bf-to")
+    try:
+        preview = actions.backfill(config_id, str(start), str(end), dry_run=True)
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            st.error(safe(f"{error.path}: {error.message}"), icon=":material/error:")
+        return
+    fresh = len(preview.fire_times) - len(preview.existing)
+    st.markdown(
+        f"**{len(preview.fire_times):,} fire times**, {len(preview.existing):,} already ran: "
+        f"**{fresh:,} runs** will be queued, oldest first."
+    )
+    shown = [local_time(t, zone) for t in preview.fire_times[:50]]
+    if shown:
+        more = len(preview.fire_times) - len(shown)
+        st.code("\n".join(shown) + (f"\n… and {more:,} more" if more else ""), language=None)
+    if st.button(
+        f"Queue {fresh:,} runs",
+        type="primary",
+        icon=":material/history:",
+        key="bf-confirm",
+        disabled=fresh == 0,
+    ):
+        try:
+            result = actions.backfill(config_id, str(start), str(end), dry_run=False)
+        except GroveError as exc:
+            st.error(safe(str(exc)))
+            return
+        close_dialog()
+        toast_later(
+            f"Backfill: created {len(result.created):,}, already there {len(result.existing):,}",
+            icon=":material/history:",
+        )
+        st.rerun()
+
+
+DIALOGS = {
+    "logs": logs_dialog,
+    "archive": archive_dialog,
+    "overrides": overrides_dialog,
+    "backfill": backfill_dialog,
+}

@@ -29,6 +29,7 @@ from grove_jobs.exceptions import GroveError
 from grove_jobs.render import JOB_HISTORY, JOB_STATUS, execution_tree, history_tree
 from grove_jobs.schema.execution import Execution
 
+PERMANENT_HELP = "Failed with a permanent error: not retried, whatever attempts were left."
 LIVE_INTERVAL_SECONDS = 1.0
 HISTORY_PAGE = 15
 CHART_RUNS = 200
@@ -135,10 +136,14 @@ def _history_row(run: Execution, timezone: str, allowed: Allowed) -> None:
         cells = st.columns(_COLUMNS, vertical_alignment="center")
         cells[0].text(f"#{run.id}")
         cells[1].badge(label, color=color, icon=icon)  # type: ignore[arg-type]
+        if run.error_kind == "permanent":
+            cells[1].badge("permanent", color="red", icon=":material/block:", help=PERMANENT_HELP)
         cells[2].text(local_time(run.started_at or run.queued_at, timezone))
         cells[3].text(duration_text(run.duration_seconds))
         cells[4].text(items_text(run.items_processed, run.items_total) or "—")
         cells[5].text(run.trigger)
+        if run.scheduled_for is not None:  # the tick the run processes, also when late
+            cells[5].caption(f"for {local_time(run.scheduled_for, timezone)}")
         cells[6].text(run.requested_by or "scheduler")
         with cells[7], st.container(horizontal=True, gap="xsmall"):
             st.button(

@@ -128,6 +128,15 @@ def _header(record: ConfigRecord, title: str, allowed: Allowed) -> None:
                 on_click=open_dialog,
                 args=("overrides", record.id),
             )
+        if isinstance(payload, JobConfigPayload) and allowed("run.backfill"):
+            st.button(
+                "Backfill…",
+                icon=":material/history:",
+                key="inspector-backfill",
+                on_click=open_dialog,
+                args=("backfill", record.id),
+                disabled=record.object.meta.status == "archived",
+            )
         if allowed("config.duplicate") and st.button(
             "Duplicate", icon=":material/content_copy:", key="inspector-duplicate"
         ):

@@ -78,6 +78,8 @@ E2E_CONFIGS = [
         **{"parameters.items": 12, "parameters.durationSeconds": 6},
     ),
     _synthetic("e2e-hostile", HOSTILE_TITLE),
+    # Daily at 02:00 UTC: a seven-day backfill makes seven runs.
+    _synthetic("e2e-backfill", "E2E backfill", **{"schedule.cronExpression": "0 2 * * *"}),
 ]
 
 
