@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "grove-jobs@localhost"
-    smtp_starttls: bool = False
+    smtp_starttls: bool = False  # STARTTLS even without credentials
+    # Credentials go over STARTTLS (or SMTPS on 465); only this sends them in clear text.
+    smtp_allow_plaintext: bool = False
     webhook_url: str | None = None
     alert_email_to: str | None = None  # alert mail goes here when SMTP is configured
     alert_interval_seconds: float = Field(default=5.0, gt=0, le=3600)

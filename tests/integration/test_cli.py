@@ -27,7 +27,7 @@ from grove_jobs.configs.transfer import apply_objects, export_objects, parse_obj
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ConfigRevisionRow
 from grove_jobs.demo import MOCK_HEALTH_CHECK, demo_objects
-from grove_jobs.jobs.registry import job_type_names
+from tests.unit.test_schema import BUNDLED
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -286,7 +286,7 @@ def test_demo_seed_is_idempotent(db: Database) -> None:
     assert export_objects(db) == exported
 
     jobs = [o for o in exported if o["meta"]["type"] == "job-config"]
-    assert {o["payload"]["jobType"] for o in jobs} == set(job_type_names()) - {"command"}
+    assert {o["payload"]["jobType"] for o in jobs} == set(BUNDLED)
     mock = get_config(db, "mock-health-check").object.comparable()
     assert mock == parse_objects(MOCK_HEALTH_CHECK)[0].comparable()
     advancement = get_config(db, "daily-advancement").object.payload.schedule

@@ -23,7 +23,7 @@ from grove_jobs.configs.store import get_config, update_config
 from grove_jobs.configs.transfer import parse_objects
 from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
-from grove_jobs.db.tables import JobExecutionRow
+from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
 from grove_jobs.engine.enqueue import run_now
 from grove_jobs.executions.queries import execution_history
 
@@ -368,3 +368,37 @@ def test_open_alerts_show_on_the_card_and_in_the_inspector(db: Database) -> None
     shown = str(warning.value)
     assert "Failing repeatedly" in shown and "3 runs in a row failed" in shown
     assert HOSTILE not in shown  # escaped, shown as text
+
+
+def test_a_plugin_that_cannot_load_stops_the_dashboard_naming_it(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grove_jobs.jobs import discovery
+
+    monkeypatch.setenv("GROVE_JOB_MODULES", "team_jobs_that_do_not_exist")
+    try:
+        at = console()
+        assert not at.exception
+        message = texts(at.error)
+        assert "team_jobs_that_do_not_exist" in message
+        assert "ModuleNotFoundError" in message
+        assert not at.toggle  # nothing else was drawn
+    finally:
+        discovery.discover("")
+
+
+def test_a_config_of_an_uninstalled_type_is_shown_and_refused(db: Database) -> None:
+    with db.write() as session:
+        row = session.get(JobConfigRow, "synthetic-flaky")
+        payload = {**row.payload, "jobType": "retired-type"}
+        payload["parameters"] = {**payload["parameters"], "jobType": "retired-type"}
+        session.execute(
+            update(JobConfigRow).where(JobConfigRow.id == "synthetic-flaky").values(payload=payload)
+        )
+    at = console()
+    assert not at.exception
+    assert "job type not installed" in texts(at.markdown)
+    at = inspector("synthetic-flaky")
+    assert not at.exception
+    assert "Editing is refused" in texts(at.error)
+    assert not [b for b in at.button if b.key == "save"]

@@ -177,3 +177,18 @@ def test_a_module_that_cannot_be_imported_is_named(plugin_dir: Path) -> None:
     assert "team_plugin_broken" in message and "RuntimeError: no config here" in message
     with pytest.raises(discovery.PluginError, match="ModuleNotFoundError"):
         discovery.discover("team_plugin_missing")
+
+
+def test_a_plugin_that_cannot_load_stops_the_api(tmp_path: Path) -> None:
+    from grove_jobs.db.engine import Database
+    from grove_jobs.settings import Settings
+    from scheduler.api.app import create_app
+
+    settings = Settings(data_dir=tmp_path, job_modules="team_plugin_nowhere")
+    db = Database(f"sqlite:///{tmp_path / 'grove.db'}")
+    try:
+        with pytest.raises(discovery.PluginError, match="team_plugin_nowhere"):
+            create_app(db, settings)
+    finally:
+        db.dispose()
+        discovery.discover("")

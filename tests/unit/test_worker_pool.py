@@ -9,6 +9,7 @@ from importlib.machinery import ModuleSpec
 import pytest
 
 from grove_jobs.engine.dispatch import ClaimedRun
+from grove_jobs.jobs.registry import job_types
 from scheduler.pool import WorkerPool, forkserver_preload
 
 
@@ -75,4 +76,7 @@ def test_the_fork_server_preloads_what_each_worker_would_otherwise_import(
     main = types.ModuleType("__main__")
     main.__spec__ = ModuleSpec(main_spec, None) if main_spec else None
     monkeypatch.setitem(sys.modules, "__main__", main)
-    assert forkserver_preload() == ["grove_jobs.engine.worker", "grove_jobs.cli", *extra]
+    # The job types' modules too, so a fresh worker has every type without discovering them.
+    plugins = sorted({kind.module for kind in job_types()})
+    assert "acme_jobs.jobs" in plugins and "grove_jobs.jobs.builtin.synthetic" in plugins
+    assert forkserver_preload() == ["grove_jobs.engine.worker", "grove_jobs.cli", *plugins, *extra]
