@@ -46,14 +46,14 @@ def test_plugin_type_form_renders_validates_and_saves(
     bucket = field(page, "payload.parameters.bucket")
     expect(bucket.locator("input")).to_be_visible()
     expect(field(page, "payload.parameters.days").locator("input")).to_have_value("1")
-    page.locator(".st-key-new\\.id input").fill("e2e-acme")
+    page.get_by_label("ID", exact=True).fill("e2e-acme")
     bucket.locator("input").fill("x")
-    page.locator(".st-key-new\\.create button").click()
+    page.get_by_role("button", name="Create").click()
     # The team's own model refuses it, next to the field, and nothing is written.
     expect(bucket.get_by_test_id("stAlert")).to_contain_text("at least 3 characters")
     assert find_config(stack.db, "e2e-acme") is None
     bucket.locator("input").fill("reports")
-    page.locator(".st-key-new\\.create button").click()
+    page.get_by_role("button", name="Create").click()
     expect(page.get_by_role("tab", name="Configuration")).to_be_visible(timeout=LOAD_TIMEOUT)
     stored = get_config(stack.db, "e2e-acme").object.to_json_dict()["payload"]["parameters"]
     assert stored == {"jobType": "acme-export", "bucket": "reports", "days": 1}
