@@ -197,6 +197,9 @@ def test_a_plugin_that_cannot_load_stops_the_api(tmp_path: Path) -> None:
 def test_importing_the_package_stays_cheap() -> None:
     import subprocess
 
-    probe = "import sys, grove_jobs; print(sorted(m for m in ('pydantic', 'sqlalchemy') if m in sys.modules))"
+    probe = (
+        "import sys, grove_jobs; "
+        "print(sorted(m for m in ('pydantic', 'sqlalchemy') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
