@@ -41,3 +41,4 @@ def reset() -> None:
     """Forget settings and database (tests point the dashboard at a new database)."""
     database.clear()
     settings.clear()
+    job_types.clear()

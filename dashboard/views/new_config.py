@@ -13,7 +13,7 @@ from dashboard.nav import CONFIG_PARAM, INSPECTOR
 from grove_jobs.configs.transfer import new_object
 from grove_jobs.exceptions import AlreadyExists, FieldError, ValidationFailed
 from grove_jobs.jobs.registry import get_job_type, job_type_names
-from grove_jobs.schema.grove_object import parse_grove_object, pydantic_errors
+from grove_jobs.schema.grove_object import pydantic_errors
 from grove_jobs.schema.job_config import default_job_config_json
 from grove_jobs.schema.registry import get_type, registered_types
 
@@ -111,18 +111,12 @@ def _create(
     type_name: str, config_id: str, title: str, defaults: dict[str, str], parameters: dict | None
 ) -> None:
     try:
-        if parameters is None:
-            document = new_object(type_name, config_id or "-", title=title or None, **defaults)
-            document = document.to_json_dict()
-        else:
-            experience = get_type(type_name)
-            meta = {"id": config_id or "-", "type": type_name, "icon": experience.emoji}
-            meta |= {"color": experience.color, **({"title": title} if title else {})}
+        payload = None
+        if parameters is not None:  # a job config: its type's defaults with the form's values
             payload = {**default_job_config_json(defaults["job_type"]), "parameters": parameters}
-            document = {"meta": meta, "payload": payload}
-        if title and "displayName" in document["payload"]:
-            document["payload"]["displayName"] = title[:120]
-        obj = parse_grove_object(document)
+        obj = new_object(
+            type_name, config_id or "-", title=title or None, payload=payload, **defaults
+        )
         if not config_id:
             raise ValidationFailed([FieldError("meta.id", "an id is required")])
         actions.create(obj)

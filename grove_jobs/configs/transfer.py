@@ -107,15 +107,22 @@ def parse_objects(data: Any, *, source: str | None = None) -> list[GroveObject]:
 
 
 def new_object(
-    type_name: str, config_id: str, *, title: str | None = None, **defaults
+    type_name: str,
+    config_id: str,
+    *,
+    title: str | None = None,
+    payload: dict[str, Any] | None = None,
+    **defaults,
 ) -> GroveObject:
-    """A new object of a registered type from the registry's default payload."""
+    """A new object of a registered type: ``payload`` (JSON) when given, else the
+    registry's default payload. ValidationFailed names every bad field."""
     experience = get_type(type_name)
-    payload = experience.default_payload(**defaults)
+    if payload is None:
+        payload = experience.default_payload(**defaults).model_dump(mode="json", by_alias=True)
     meta = {"id": config_id, "type": type_name, "icon": experience.emoji, "color": experience.color}
     if title is not None:
         meta["title"] = title
+        if "displayName" in payload:
+            payload = {**payload, "displayName": title[:120]}
     # Through the parser, so a bad id is a ValidationFailed naming meta.id like any other input.
-    return parse_grove_object(
-        {"meta": meta, "payload": payload.model_dump(mode="json", by_alias=True)}
-    )
+    return parse_grove_object({"meta": meta, "payload": payload})
