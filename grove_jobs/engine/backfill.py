@@ -21,9 +21,9 @@ from grove_jobs import schedule as cron
 from grove_jobs.clock import iso_z, utcnow
 from grove_jobs.db.dialect import insert_ignore, notify
 from grove_jobs.db.engine import Database
-from grove_jobs.db.records import config_record
-from grove_jobs.db.tables import TICK_TRIGGERS_SQL, ExecutionLogRow, JobConfigRow, JobExecutionRow
-from grove_jobs.exceptions import FieldError, NotFound, ValidationFailed
+from grove_jobs.db.tables import TICK_TRIGGERS_SQL, ExecutionLogRow, JobExecutionRow
+from grove_jobs.engine.enqueue import runnable_payload
+from grove_jobs.exceptions import FieldError, ValidationFailed
 from grove_jobs.jobs.registry import UnknownJobType, find_job_type
 from grove_jobs.schema.execution import ExecutionStatus
 from grove_jobs.schema.job_config import JobConfigPayload
@@ -91,15 +91,9 @@ def backfill(
     if not 1 <= max_runs <= MAX_MAX:
         raise ValidationFailed([FieldError("max", f"must be between 1 and {MAX_MAX}")])
     with db.read() as session:
-        row = session.get(JobConfigRow, config_id)
-        if row is None:
-            raise NotFound("config", config_id)
-        record = config_record(row)
-    payload = record.object.payload
-    if not isinstance(payload, JobConfigPayload):
-        raise ValidationFailed([FieldError("meta.type", f"{record.type} cannot be run")])
-    if record.object.meta.status == "archived":
-        raise ValidationFailed([FieldError("meta.status", "archived configs cannot be run")])
+        payload = runnable_payload(session, config_id)
+    # Unlike a single Run Now (which records a failed run naming the type), refuse outright:
+    # a range of runs that can only fail helps nobody.
     if find_job_type(payload.job_type) is None:
         raise ValidationFailed(
             [FieldError("payload.jobType", str(UnknownJobType(payload.job_type)))]

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from grove_jobs.clock import utcnow
 from grove_jobs.db.dialect import insert_ignore, notify
@@ -43,6 +44,20 @@ def validate_overrides(payload: JobConfigPayload, overrides: dict[str, Any] | No
         raise ValidationFailed(pydantic_errors(exc, "parameters")) from exc
 
 
+def runnable_payload(session: Session, config_id: str) -> JobConfigPayload:
+    """The payload of a config that may get runs: it exists, is a job config, not archived."""
+    row = session.get(JobConfigRow, config_id)
+    if row is None:
+        raise NotFound("config", config_id)
+    record = config_record(row)
+    payload = record.object.payload
+    if not isinstance(payload, JobConfigPayload):
+        raise ValidationFailed([FieldError("meta.type", f"{record.type} cannot be run")])
+    if record.object.meta.status == "archived":
+        raise ValidationFailed([FieldError("meta.status", "archived configs cannot be run")])
+    return payload
+
+
 def run_now(
     db: Database,
     config_id: str,
@@ -61,15 +76,7 @@ def run_now(
     at = at or utcnow()
     request_id = request_id or uuid.uuid4().hex
     with db.write() as session:
-        row = session.get(JobConfigRow, config_id)
-        if row is None:
-            raise NotFound("config", config_id)
-        record = config_record(row)
-        payload = record.object.payload
-        if not isinstance(payload, JobConfigPayload):
-            raise ValidationFailed([FieldError("meta.type", f"{record.type} cannot be run")])
-        if record.object.meta.status == "archived":
-            raise ValidationFailed([FieldError("meta.status", "archived configs cannot be run")])
+        payload = runnable_payload(session, config_id)
         validate_overrides(payload, parameter_overrides)
         insert_ignore(
             session,

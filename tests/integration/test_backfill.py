@@ -18,20 +18,10 @@ from grove_jobs.engine.unclaimable import fail_unclaimable
 from grove_jobs.exceptions import ValidationFailed
 from grove_jobs.executions.queries import get_execution
 from tests.factories import create, synthetic_config
+from tests.integration.test_engine import _executions
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 DAILY = "0 2 * * *"
-
-
-def _rows(db, config_id):
-    with db.read() as session:
-        return list(
-            session.scalars(
-                select(JobExecutionRow)
-                .where(JobExecutionRow.config_id == config_id)
-                .order_by(JobExecutionRow.id)
-            )
-        )
 
 
 def _daily(db, config_id="daily", **kw):
@@ -42,7 +32,7 @@ def test_one_run_per_fire_time_in_the_half_open_range(db):
     _daily(db)
     result = backfill(db, "daily", "2026-03-01", "2026-03-04T02:00:00Z", requested_by="t", at=T0)
     assert [t.day for t in result.fire_times] == [1, 2, 3]  # the 4th at 02:00 is excluded
-    rows = _rows(db, "daily")
+    rows = _executions(db, "daily")
     assert [(r.trigger, r.status, r.scheduled_for.day) for r in rows] == [
         ("backfill", "queued", 1),
         ("backfill", "queued", 2),
@@ -58,14 +48,14 @@ def test_running_it_twice_or_over_real_ticks_adds_nothing(db):
     again = backfill(db, "daily", "2026-03-10", "2026-03-12", requested_by="t", at=T0)
     assert len(first.created) == 1 and len(first.existing) == 1
     assert again.created == [] and sorted(again.existing) == sorted(first.created + first.existing)
-    assert len(_rows(db, "daily")) == 2
+    assert len(_executions(db, "daily")) == 2
 
 
 def test_a_skipped_tick_is_run(db):
     _daily(db, enabled=True, misfire="skip", grace=60)
     # No sidecar for two days: the missed ticks are recorded skipped.
     tick(db, at=datetime(2026, 3, 12, 3, 0, tzinfo=UTC))
-    skipped = [r for r in _rows(db, "daily") if r.status == "skipped"]
+    skipped = [r for r in _executions(db, "daily") if r.status == "skipped"]
     assert skipped
     result = backfill(db, "daily", "2026-03-11", "2026-03-12", requested_by="ops", at=T0)
     assert result.created == [skipped[0].id]
@@ -87,7 +77,7 @@ def test_dates_are_local_midnight_in_the_configs_zone(db):
         datetime(2026, 3, 7, 7, 0, tzinfo=UTC),
         datetime(2026, 3, 8, 7, 0, tzinfo=UTC),
     ]
-    assert _rows(db, "daily") == []  # dry run
+    assert _executions(db, "daily") == []  # dry run
 
 
 @pytest.mark.parametrize(
@@ -104,7 +94,7 @@ def test_bad_ranges_are_refused_by_field_and_write_nothing(db, start, end, path)
     with pytest.raises(ValidationFailed) as caught:
         backfill(db, "daily", start, end, requested_by="t", at=T0)
     assert [e.path for e in caught.value.errors] == [path]
-    assert _rows(db, "daily") == []
+    assert _executions(db, "daily") == []
 
 
 def _claim(db, at, limit=4, job_types=None):
