@@ -15,16 +15,15 @@ from datetime import datetime
 from typing import Any
 
 import streamlit as st
-from sqlalchemy import func, select
 
 from dashboard.context import database
 from grove_jobs.alerts import store as alert_store
 from grove_jobs.alerts.rules import RULE_LABELS
-from grove_jobs.configs.query import ConfigQuery, ConfigView, list_configs
+from grove_jobs.configs import query as configs_query
+from grove_jobs.configs.query import ConfigQuery, ConfigView, count_by_type, list_configs
 from grove_jobs.configs.revisions import list_revisions
 from grove_jobs.configs.store import find_config
 from grove_jobs.db.records import ConfigRecord
-from grove_jobs.db.tables import JobConfigRow
 from grove_jobs.exceptions import NotFound
 from grove_jobs.executions.queries import (
     ExecutionPage,
@@ -181,30 +180,14 @@ def active_alerts() -> dict[str, tuple[ActiveAlert, ...]]:
 
 @st.cache_data(ttl=LIST_TTL, show_spinner=False)
 def type_counts() -> dict[str, int]:
-    """Non-archived objects per type (one GROUP BY; the console's type buttons)."""
-    stmt = (
-        select(JobConfigRow.type, func.count())
-        .where(JobConfigRow.status != "archived")
-        .group_by(JobConfigRow.type)
-    )
-    with database().read() as session:
-        return {type_: count for type_, count in session.execute(stmt)}
+    """Non-archived objects per type (the console's type buttons)."""
+    return count_by_type(database())
 
 
 @st.cache_data(ttl=LIST_TTL, show_spinner=False)
 def config_choices() -> list[tuple[str, str, str]]:
     """(id, type, title) of every non-archived object, for the inspector's picker."""
-    stmt = (
-        select(JobConfigRow.id, JobConfigRow.type, JobConfigRow.meta, JobConfigRow.payload)
-        .where(JobConfigRow.status != "archived")
-        .order_by(JobConfigRow.id)
-    )
-    with database().read() as session:
-        rows = session.execute(stmt).all()
-    return [
-        (r.id, r.type, str(r.meta.get("title") or r.payload.get("displayName") or r.id))
-        for r in rows
-    ]
+    return configs_query.config_choices(database())
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=256)
