@@ -45,10 +45,13 @@ BADGE_COLORS = {
 }
 PHASES = {
     "queued": ("Queued", "gray", ":material/schedule:"),
+    "retrying": ("Retrying", "orange", ":material/replay:"),
     "running": ("Running", "blue", ":material/autorenew:"),
     "complete": ("Complete", "green", ":material/check_circle:"),
     "failed": ("Failed", "red", ":material/error:"),
 }
+# Errors longer than this many lines show their last line, the rest behind "Show traceback".
+TRACEBACK_LINES = 4
 LOG_BADGES = {
     "info": ":blue-badge[INFO]",
     "warn": ":orange-badge[WARN]",
@@ -115,7 +118,7 @@ def render_divider(props: DividerProps, ctx: RenderContext) -> None:
 @renders("job-status/JobPhaseIndicator")
 def render_phase(props: JobPhaseIndicatorProps, ctx: RenderContext) -> None:
     label, color, icon = PHASES[props.phase]
-    st.badge(label, color=color, icon=icon)
+    st.badge(retrying_label(props, ctx.timezone) or label, color=color, icon=icon)
     parts = []
     if props.started_at:
         parts.append(f"Started {local_time(props.started_at, ctx.timezone)}")
@@ -126,6 +129,19 @@ def render_phase(props: JobPhaseIndicatorProps, ctx: RenderContext) -> None:
         parts.append(f"took {humanize_duration(took)}")
     if parts:
         st.caption(escape_markdown(" · ".join(parts)))
+
+
+def retrying_label(props: JobPhaseIndicatorProps, timezone: str) -> str | None:
+    """'Retrying · attempt 2 at 00:24:44' for a run between attempts, else None."""
+    if props.phase != "retrying":
+        return None
+    parts = ["Retrying"]
+    if props.attempt is not None:
+        parts.append(f"attempt {props.attempt}")
+    if props.next_attempt_at is not None:
+        at = local_time(props.next_attempt_at, timezone, "%H:%M:%S")
+        parts[-1] = f"{parts[-1]} at {at}" if props.attempt is not None else f"next at {at}"
+    return " · ".join(parts)
 
 
 @renders("job-status/JobProgressBar")
@@ -156,11 +172,20 @@ def render_error_alert(props: JobErrorAlertProps, ctx: RenderContext) -> None:
     retries = props.retry_count or 0
     so_far = f" ({retries} {'retry' if retries == 1 else 'retries'} so far)" if retries else ""
     if props.retryable:
-        st.warning(f"**Attempt failed; it will be retried**{so_far}", icon=":material/replay:")
+        failed = f"Attempt {retries + 1} failed; retrying"
+        st.warning(f"**{failed}**{so_far}", icon=":material/replay:")
     else:
         st.error(f"**Run failed**{so_far}", icon=":material/error:")
     # The error text itself is data: shown verbatim, never parsed.
-    st.code(props.error, language=None, wrap_lines=True)
+    lines = props.error.strip().splitlines()
+    if len(lines) <= TRACEBACK_LINES:
+        st.code(props.error, language=None, wrap_lines=True)
+        return
+    # A traceback's last line says what went wrong; the frames are there on demand.
+    summary = next((line for line in reversed(lines) if line.strip()), lines[-1])
+    st.code(summary, language=None, wrap_lines=True)
+    with st.expander("Show traceback", icon=":material/code:"):
+        st.code(props.error, language=None, wrap_lines=True)
 
 
 @renders("job-status/NextRunCountdown")
