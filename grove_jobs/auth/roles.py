@@ -35,7 +35,17 @@ _RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.EDITOR: 3, Role.ADMIN: 4}
 ACTIONS: dict[str, Role] = {
     **dict.fromkeys(("view", "read", "config.view", "run.view"), Role.VIEWER),
     **dict.fromkeys(
-        ("run", "run_now", "trigger", "retry", "cancel", "run.start", "run.retry", "run.cancel"),
+        (
+            "run",
+            "run_now",
+            "trigger",
+            "retry",
+            "cancel",
+            "run.start",
+            "run.retry",
+            "run.cancel",
+            "alert.ack",
+        ),
         Role.OPERATOR,
     ),
     **dict.fromkeys(
