@@ -26,7 +26,8 @@ def render() -> None:
     if not incidents:
         st.success("No incidents here. Every job is behaving.", icon=":material/check_circle:")
         return
-    st.caption(f"{len(incidents)} incidents, {open_count} open · newest first")
+    noun = "incident" if len(incidents) == 1 else "incidents"
+    st.caption(f"{len(incidents)} {noun}, {open_count} open · newest first")
     now = utcnow()
     for incident in incidents:
         _incident(incident, now, can_ack)

@@ -46,7 +46,8 @@ def render() -> None:
     titles = {c[0]: c[2] for c in data.config_choices()}
     _timeline(runs, titles)
     count = f"{page.count:,}{'+' if page.capped else ''}"
-    st.caption(f"{count} runs match · times in {TIMEZONE}")
+    noun = "run matches" if page.count == 1 else "runs match"
+    st.caption(f"{count} {noun} · times in {TIMEZONE}")
     if not page.items:
         st.info("No runs match. Widen the time window or clear filters.", icon=":material/search:")
         return

@@ -81,10 +81,7 @@ def _soonest(configs: list[ScheduledConfig], result: Upcoming) -> list[Scheduled
 def _fire_list(configs: list[ScheduledConfig], result: Upcoming) -> None:
     by_id = {c.id: c for c in configs}
     # Each config's fires are sorted: merge them lazily and stop after LIST_ROWS.
-    streams = [
-        ((instant, c.id, previous) for instant, previous in _with_previous(result.fires[c.id]))
-        for c in configs
-    ]
+    streams = [_entries(c.id, result.fires[c.id]) for c in configs]
     entries = list(islice(heapq.merge(*streams, key=lambda e: (e[0], e[1])), LIST_ROWS + 1))
     total = sum(len(result.fires[c.id]) for c in configs)
     rows = []
@@ -118,10 +115,13 @@ def _fire_list(configs: list[ScheduledConfig], result: Upcoming) -> None:
         st.caption(f"The first {LIST_ROWS} of {total:,} fire times.")
 
 
-def _with_previous(fires: tuple[datetime, ...]) -> Iterator[tuple[datetime, datetime | None]]:
+def _entries(
+    config_id: str, fires: tuple[datetime, ...]
+) -> Iterator[tuple[datetime, str, datetime | None]]:
+    """(fire, config id, the config's previous fire) in order (a generator per config)."""
     previous = None
     for instant in fires:
-        yield instant, previous
+        yield instant, config_id, previous
         previous = instant
 
 
