@@ -28,13 +28,11 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from grove_jobs import schedule as cron
+from bench.seed import execution_row, insert_chunks, seed_configs
 from grove_jobs.clock import utcnow
 from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
-from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
-from grove_jobs.jobs.discovery import discover
-from grove_jobs.schema.job_config import default_job_config_payload
+from grove_jobs.db.tables import ExecutionLogRow, JobExecutionRow
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
@@ -43,101 +41,21 @@ EXECUTIONS = 100_000
 HEAVY = "bench-heavy"
 RUNS = 15
 TARGET_MS = 300
-CHUNK = 10_000
-CRONS = ("0 2 * * *", "*/5 * * * *", "15 * * * *", "0 8 * * 1-5", "30 3 * * 0")
-ZONES = ("UTC", "America/Los_Angeles", "Europe/Berlin", "Asia/Tokyo")
-
-
-# The six types of the original design, so figures compare across versions.
-DEMO_TYPES = (
-    "advancement-batch",
-    "signal-aggregation",
-    "notification-digest",
-    "orphan-cleanup",
-    "health-check",
-    "synthetic",
-)
-
-
-def _configs(now) -> list[dict[str, Any]]:
-    discover()
-    rows = []
-    for n in range(CONFIGS):
-        config_id = HEAVY if n == 0 else f"bench-{n:04d}"
-        job_type = DEMO_TYPES[n % len(DEMO_TYPES)]
-        payload = default_job_config_payload(job_type).to_json_dict()
-        enabled = n % 3 != 0
-        schedule = payload["schedule"]
-        schedule.update(cronExpression=CRONS[n % len(CRONS)], timezone=ZONES[n % len(ZONES)])
-        schedule["isEnabled"] = enabled
-        payload["displayName"] = f"Bench job {n:04d}"
-        next_run = (
-            cron.next_fire(schedule["cronExpression"], schedule["timezone"], now)
-            if enabled
-            else None
-        )
-        rows.append(
-            {
-                "id": config_id,
-                "type": "job-config",
-                "meta": {
-                    "id": config_id,
-                    "type": "job-config",
-                    "title": f"Bench job {n:04d}",
-                    "description": "A benchmark config.",
-                    "tags": ["bench", job_type],
-                    "status": "active",
-                },
-                "payload": payload,
-                "version": 1,
-                "status": "active",
-                "enabled": enabled,
-                "next_run_at": next_run,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    return rows
-
-
-def _execution(config_id: str, started, index: int) -> dict[str, Any]:
-    failed = index % 17 == 0
-    duration = timedelta(seconds=2 + index % 40)
-    return {
-        "config_id": config_id,
-        "trigger": "schedule" if index % 5 else "manual",
-        "status": "failed" if failed else "success",
-        "attempt": 1,
-        "max_attempts": 3,
-        "scheduled_for": started,
-        "request_id": None,
-        "requested_by": None if index % 5 else "bench@grove.invalid",
-        "queued_at": started,
-        "run_after": started,
-        "started_at": started,
-        "completed_at": started + duration,
-        "heartbeat_at": started + duration,
-        "worker_id": "bench",
-        "items_processed": 100,
-        "items_total": 100,
-        "items_failed": 0,
-        "error": "RuntimeError: benchmark failure" if failed else None,
-        "cancel_requested": False,
-    }
 
 
 def populate(db: Database) -> None:
-    """1,000 configs, a last run for each, 100,000 runs of the heavy one (SQLAlchemy core)."""
+    """1,000 configs, a last run for each, 100,000 runs of the heavy one (the shared seeder)."""
     now = utcnow()
-    with db.write() as session:
-        session.execute(insert(JobConfigRow), _configs(now))
+    ids = seed_configs(db, CONFIGS, now, first=HEAVY)
     start = now - timedelta(minutes=EXECUTIONS + 10)
-    heavy = (_execution(HEAVY, start + timedelta(minutes=i), i) for i in range(EXECUTIONS))
-    _insert_chunks(db, JobExecutionRow, heavy)
+    heavy = (execution_row(HEAVY, start + timedelta(minutes=i), i) for i in range(EXECUTIONS))
+    insert_chunks(db, JobExecutionRow, heavy)
     others = (
-        _execution(f"bench-{n:04d}", now - timedelta(minutes=n), n) for n in range(1, CONFIGS)
+        execution_row(config_id, now - timedelta(minutes=n), n)
+        for n, config_id in enumerate(ids)
+        if n
     )
-    _insert_chunks(db, JobExecutionRow, others)
+    insert_chunks(db, JobExecutionRow, others)
     with db.write() as session:
         newest = (
             session.query(JobExecutionRow.id)
@@ -159,19 +77,6 @@ def populate(db: Database) -> None:
                 for n in range(30)
             ],
         )
-
-
-def _insert_chunks(db: Database, table: type, rows: Iterator[dict[str, Any]]) -> None:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == CHUNK:
-            with db.write() as session:
-                session.execute(insert(table), batch)
-            batch = []
-    if batch:
-        with db.write() as session:
-            session.execute(insert(table), batch)
 
 
 def _times(run: Callable[[], Any], before: Callable[[], None] | None = None) -> dict[str, float]:

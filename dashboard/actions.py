@@ -16,6 +16,7 @@ import streamlit as st
 from dashboard import data
 from dashboard.context import database
 from dashboard.identity import current_user, require
+from grove_jobs.alerts.acks import Acknowledgement, acknowledge_incident
 from grove_jobs.auth.audit import restore_revision
 from grove_jobs.configs import store as config_store
 from grove_jobs.configs.store import (
@@ -29,6 +30,7 @@ from grove_jobs.engine.backfill import BackfillResult
 from grove_jobs.engine.backfill import backfill as backfill_config
 from grove_jobs.engine.enqueue import cancel_execution, new_request_id, retry_execution, run_now
 from grove_jobs.exceptions import NotFound
+from grove_jobs.executions.bulk import BulkOutcome, cancel_runs, retry_runs
 from grove_jobs.executions.queries import get_execution
 from grove_jobs.schema.execution import Execution
 from grove_jobs.schema.grove_object import GroveObject
@@ -197,5 +199,38 @@ def cancel(execution_id: int) -> Execution:
     require("run.cancel", str(execution_id))
     try:
         return cancel_execution(database(), execution_id, requested_by=current_user())
+    finally:
+        data.clear()
+
+
+def retry_many(execution_ids: list[int]) -> BulkOutcome:
+    """Retry the selected finished runs; each is re-checked by the service and audited."""
+    require("run.retry", ",".join(map(str, execution_ids)))
+    # One prefix per selection: a rerun of the same click retries nothing twice.
+    scope = f"bulk-retry:{','.join(map(str, sorted(execution_ids)))}"
+    requests: dict[str, dict[str, Any]] = st.session_state.setdefault(_REQUESTS, {})
+    entry = requests.setdefault(scope, {"id": f"bulk-{new_request_id()[:16]}", "issued": 0.0})
+    try:
+        return retry_runs(
+            database(), execution_ids, actor=current_user(), request_prefix=entry["id"]
+        )
+    finally:
+        data.clear()
+
+
+def cancel_many(execution_ids: list[int]) -> BulkOutcome:
+    """Cancel the selected waiting or running runs; finished ones are refused."""
+    require("run.cancel", ",".join(map(str, execution_ids)))
+    try:
+        return cancel_runs(database(), execution_ids, actor=current_user())
+    finally:
+        data.clear()
+
+
+def acknowledge(incident_id: int) -> Acknowledgement:
+    """Record that the current user is on an open alert (it still notifies on resolve)."""
+    require("alert.ack", str(incident_id))
+    try:
+        return acknowledge_incident(database(), incident_id, actor=current_user())
     finally:
         data.clear()

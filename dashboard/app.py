@@ -8,7 +8,7 @@ from dashboard.components.feedback import show_pending_toasts
 from dashboard.context import job_types
 from dashboard.display import safe
 from dashboard.identity import render_identity
-from dashboard.nav import CONSOLE, INSPECTOR, NEW_CONFIG
+from dashboard.nav import ALERTS, CONSOLE, INSPECTOR, NEW_CONFIG, RUNS, UPCOMING
 from grove_jobs.exceptions import GroveError
 
 st.set_page_config(page_title="grove-jobs", page_icon=":material/hourglass_top:", layout="wide")
@@ -21,6 +21,9 @@ except GroveError as exc:  # a job-type plugin that cannot be loaded: nothing el
 page = st.navigation(
     [
         st.Page(CONSOLE, title="Console", icon=":material/dashboard:", default=True),
+        st.Page(RUNS, title="Runs", icon=":material/history:", url_path="runs"),
+        st.Page(UPCOMING, title="Upcoming", icon=":material/event_upcoming:", url_path="upcoming"),
+        st.Page(ALERTS, title="Alerts", icon=":material/notifications:", url_path="alerts"),
         st.Page(INSPECTOR, title="Inspector", icon=":material/tune:", url_path="inspector"),
         st.Page(NEW_CONFIG, title="New config", icon=":material/add_circle:", url_path="new"),
     ],

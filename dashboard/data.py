@@ -15,16 +15,16 @@ from datetime import datetime
 from typing import Any
 
 import streamlit as st
-from sqlalchemy import func, select
 
 from dashboard.context import database
 from grove_jobs.alerts import store as alert_store
 from grove_jobs.alerts.rules import RULE_LABELS
-from grove_jobs.configs.query import ConfigQuery, ConfigView, list_configs
+from grove_jobs.configs import query as configs_query
+from grove_jobs.configs.query import ConfigQuery, ConfigView, count_by_type, list_configs
 from grove_jobs.configs.revisions import list_revisions
 from grove_jobs.configs.store import find_config
+from grove_jobs.configs.upcoming import ScheduledConfig, scheduled_configs
 from grove_jobs.db.records import ConfigRecord
-from grove_jobs.db.tables import JobConfigRow
 from grove_jobs.exceptions import NotFound
 from grove_jobs.executions.queries import (
     ExecutionPage,
@@ -32,6 +32,7 @@ from grove_jobs.executions.queries import (
     execution_logs,
     get_execution,
 )
+from grove_jobs.executions.runs import RunFilter, RunsPage, job_types_of, list_runs
 from grove_jobs.schema.execution import Execution, LogLine, Revision
 from grove_jobs.schema.job_config import JobConfigPayload
 from grove_jobs.schema.registry import get_type, json_path_get
@@ -183,30 +184,14 @@ def active_alerts() -> dict[str, tuple[ActiveAlert, ...]]:
 
 @st.cache_data(ttl=LIST_TTL, show_spinner=False)
 def type_counts() -> dict[str, int]:
-    """Non-archived objects per type (one GROUP BY; the console's type buttons)."""
-    stmt = (
-        select(JobConfigRow.type, func.count())
-        .where(JobConfigRow.status != "archived")
-        .group_by(JobConfigRow.type)
-    )
-    with database().read() as session:
-        return {type_: count for type_, count in session.execute(stmt)}
+    """Non-archived objects per type (the console's type buttons)."""
+    return count_by_type(database())
 
 
 @st.cache_data(ttl=LIST_TTL, show_spinner=False)
 def config_choices() -> list[tuple[str, str, str]]:
     """(id, type, title) of every non-archived object, for the inspector's picker."""
-    stmt = (
-        select(JobConfigRow.id, JobConfigRow.type, JobConfigRow.meta, JobConfigRow.payload)
-        .where(JobConfigRow.status != "archived")
-        .order_by(JobConfigRow.id)
-    )
-    with database().read() as session:
-        rows = session.execute(stmt).all()
-    return [
-        (r.id, r.type, str(r.meta.get("title") or r.payload.get("displayName") or r.id))
-        for r in rows
-    ]
+    return configs_query.config_choices(database())
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False, max_entries=256)
@@ -267,6 +252,61 @@ def latest_revision(config_id: str) -> Revision | None:
     return revisions[0] if revisions else None
 
 
+@st.cache_data(ttl=LIST_TTL, show_spinner=False, max_entries=64)
+def runs_page(runs: RunFilter, before_id: int | None, limit: int) -> RunsPage:
+    """One keyset page of runs across every job (the Runs page)."""
+    return list_runs(database(), runs, limit=limit, before_id=before_id)
+
+
+@st.cache_data(ttl=LIST_TTL, show_spinner=False)
+def job_types() -> dict[str, str]:
+    """Config id -> job type of every job config."""
+    return job_types_of(database())
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An alert incident as the Alerts page lists it."""
+
+    id: int
+    config_id: str
+    rule: str
+    label: str
+    summary: str
+    opened_at: datetime
+    resolved_at: datetime | None
+    execution_id: int | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+
+@st.cache_data(ttl=LIST_TTL, show_spinner=False, max_entries=16)
+def incidents(state: str, limit: int) -> list[Incident]:
+    """Incidents newest first: ``open``, ``resolved`` or ``all``."""
+    return [
+        Incident(
+            id=row.id,
+            config_id=row.config_id,
+            rule=row.rule,
+            label=RULE_LABELS.get(row.rule, row.rule),
+            summary=str((row.details or {}).get("summary", "")),
+            opened_at=row.opened_at,
+            resolved_at=row.resolved_at,
+            execution_id=row.execution_id,
+            acknowledged_at=row.acknowledged_at,
+            acknowledged_by=row.acknowledged_by,
+        )
+        for row in alert_store.list_incidents(database(), state=state, limit=limit)
+    ]
+
+
+@st.cache_data(ttl=LIST_TTL, show_spinner=False)
+def scheduled() -> list[ScheduledConfig]:
+    """Every active job config's schedule, enabled or not (the Upcoming page)."""
+    views = list_configs(database(), ConfigQuery(type="job-config"))
+    return scheduled_configs(view.record for view in views)
+
+
 READS = (
     console,
     active_alerts,
@@ -280,6 +320,10 @@ READS = (
     history_page,
     recent_executions,
     revisions,
+    runs_page,
+    job_types,
+    incidents,
+    scheduled,
 )
 
 

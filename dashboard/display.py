@@ -72,6 +72,9 @@ def card_status(enabled: bool | None, status: str, last_status: str | None) -> t
     """(label, colour, icon) of a card's badge: Running, Disabled, Failing or Healthy."""
     if last_status == "running":
         return "Running", "blue", ":material/autorenew:"
+    if last_status == "retrying":
+        # The same word as the phase badge and the status metric (one state everywhere).
+        return "Retrying", "orange", ":material/replay:"
     if last_status in {s.value for s in ACTIVE_STATUSES}:
         # Waiting for a worker (or for its next attempt): active, but not running yet.
         return "Queued", "blue", ":material/schedule:"

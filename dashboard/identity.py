@@ -32,6 +32,7 @@ Action = Literal[
     "run.retry",
     "run.cancel",
     "run.backfill",
+    "alert.ack",
 ]
 
 

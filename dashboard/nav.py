@@ -3,6 +3,9 @@
 CONSOLE = "views/console.py"
 INSPECTOR = "views/inspector.py"
 NEW_CONFIG = "views/new_config.py"
+RUNS = "views/runs.py"
+UPCOMING = "views/upcoming.py"
+ALERTS = "views/alerts.py"
 
 # Query parameter naming the inspected config: /inspector?config=<id> is a shareable URL.
 CONFIG_PARAM = "config"

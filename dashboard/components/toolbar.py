@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard.data import ConsoleData
 from dashboard.display import colored, safe
-from dashboard.nav import NEW_CONFIG
+from dashboard.nav import ALERTS, NEW_CONFIG
 from dashboard.permissions import Allowed
 from grove_jobs.schema.registry import ExperienceType
 
@@ -129,7 +129,10 @@ def metrics(result: ConsoleData, *, alerting: int = 0) -> None:
         for label, count in result.metrics:
             st.metric(safe(label), f"{count:,}", border=True, width=160)
         if any(row.runnable for row in result.rows):
-            st.metric("Alerting", f"{alerting:,}", border=True, width=160)
+            with st.container(gap=None, width=160, key="alerting-tile"):
+                st.metric("Alerting", f"{alerting:,}", border=True, width=160)
+                # The tile leads to the incidents behind the number.
+                st.page_link(ALERTS, label="View alerts", icon=":material/arrow_forward:")
 
 
 def pagination(total: int, per_page: int) -> tuple[int, int]:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.render.registry import Renderer
+from dashboard.render.registry import renders
 from grove_jobs.render.catalogs import DurationChartProps, ExecutionTimelineProps
 from grove_jobs.schedule import humanize_duration
 
@@ -147,6 +147,7 @@ def duration_figure(props: DurationChartProps) -> go.Figure:
     return figure
 
 
+@renders("job-history/ExecutionTimeline")
 def render_timeline(props: ExecutionTimelineProps, ctx: RenderContext) -> None:
     if not props.runs:
         st.caption("No runs yet")
@@ -154,6 +155,7 @@ def render_timeline(props: ExecutionTimelineProps, ctx: RenderContext) -> None:
     st.plotly_chart(timeline_figure(props), key=ctx.widget_key("timeline"), config=PLOTLY_CONFIG)
 
 
+@renders("job-history/DurationChart")
 def render_durations(props: DurationChartProps, ctx: RenderContext) -> None:
     if not props.runs:
         st.caption("No finished runs yet")
@@ -182,9 +184,3 @@ def _bar_ms(duration: float | None, start: datetime, end: datetime | None) -> fl
 
 def _duration_text(duration: float | None) -> str:
     return "—" if duration is None else humanize_duration(duration)
-
-
-CHART_RENDERERS: dict[str, Renderer] = {
-    "job-history/ExecutionTimeline": render_timeline,
-    "job-history/DurationChart": render_durations,
-}

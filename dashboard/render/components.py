@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from dashboard.render.registry import Renderer, escape_markdown
+from dashboard.render.registry import escape_markdown, renders
 from grove_jobs.render.catalogs import (
     BadgeProps,
     DividerProps,
@@ -45,10 +45,13 @@ BADGE_COLORS = {
 }
 PHASES = {
     "queued": ("Queued", "gray", ":material/schedule:"),
+    "retrying": ("Retrying", "orange", ":material/replay:"),
     "running": ("Running", "blue", ":material/autorenew:"),
     "complete": ("Complete", "green", ":material/check_circle:"),
     "failed": ("Failed", "red", ":material/error:"),
 }
+# Errors longer than this many lines show their last line, the rest behind "Show traceback".
+TRACEBACK_LINES = 4
 LOG_BADGES = {
     "info": ":blue-badge[INFO]",
     "warn": ":orange-badge[WARN]",
@@ -75,11 +78,13 @@ def local_time(value: datetime, timezone: str, fmt: str = "%Y-%m-%d %H:%M:%S %Z"
 # --- base ------------------------------------------------------------------------------------
 
 
+@renders("base/Stack")
 def render_stack(props: StackProps, ctx: RenderContext) -> None:
     with st.container(horizontal=props.direction == "horizontal", gap=props.gap or "small"):
         ctx.render_children()
 
 
+@renders("base/Text")
 def render_text(props: TextProps, ctx: RenderContext) -> None:
     if props.variant == "code":
         st.code(props.text, language=None, wrap_lines=True)
@@ -91,15 +96,18 @@ def render_text(props: TextProps, ctx: RenderContext) -> None:
         st.text(props.text)
 
 
+@renders("base/Metric")
 def render_metric(props: MetricProps, ctx: RenderContext) -> None:
     delta = props.delta
     st.metric(escape_markdown(props.label), str(props.value), None if delta is None else str(delta))
 
 
+@renders("base/Badge")
 def render_badge(props: BadgeProps, ctx: RenderContext) -> None:
     st.badge(escape_markdown(props.label), color=BADGE_COLORS[props.color])
 
 
+@renders("base/Divider")
 def render_divider(props: DividerProps, ctx: RenderContext) -> None:
     st.divider()
 
@@ -107,9 +115,10 @@ def render_divider(props: DividerProps, ctx: RenderContext) -> None:
 # --- job status ------------------------------------------------------------------------------
 
 
+@renders("job-status/JobPhaseIndicator")
 def render_phase(props: JobPhaseIndicatorProps, ctx: RenderContext) -> None:
     label, color, icon = PHASES[props.phase]
-    st.badge(label, color=color, icon=icon)
+    st.badge(retrying_label(props, ctx.timezone) or label, color=color, icon=icon)
     parts = []
     if props.started_at:
         parts.append(f"Started {local_time(props.started_at, ctx.timezone)}")
@@ -122,11 +131,26 @@ def render_phase(props: JobPhaseIndicatorProps, ctx: RenderContext) -> None:
         st.caption(escape_markdown(" · ".join(parts)))
 
 
+def retrying_label(props: JobPhaseIndicatorProps, timezone: str) -> str | None:
+    """'Retrying · attempt 2 at 00:24:44' for a run between attempts, else None."""
+    if props.phase != "retrying":
+        return None
+    parts = ["Retrying"]
+    if props.attempt is not None:
+        parts.append(f"attempt {props.attempt}")
+    if props.next_attempt_at is not None:
+        at = local_time(props.next_attempt_at, timezone, "%H:%M:%S")
+        parts[-1] = f"{parts[-1]} at {at}" if props.attempt is not None else f"next at {at}"
+    return " · ".join(parts)
+
+
+@renders("job-status/JobProgressBar")
 def render_progress(props: JobProgressBarProps, ctx: RenderContext) -> None:
     text = f"{props.items_processed:,} / {props.items_total:,} items · {props.percentage:.0f}%"
     st.progress(props.percentage / 100, text=text)
 
 
+@renders("job-status/JobMetricRow")
 def render_metric_row(props: JobMetricRowProps, ctx: RenderContext) -> None:
     for column, item in zip(st.columns(len(props.metrics)), props.metrics, strict=True):
         label = escape_markdown(item.label)
@@ -135,6 +159,7 @@ def render_metric_row(props: JobMetricRowProps, ctx: RenderContext) -> None:
         column.metric(label, str(item.value))
 
 
+@renders("job-status/JobLogEntry")
 def render_log_entry(props: JobLogEntryProps, ctx: RenderContext) -> None:
     with st.container(horizontal=True, gap="small", vertical_alignment="center"):
         st.markdown(LOG_BADGES[props.level], width="content")
@@ -142,17 +167,28 @@ def render_log_entry(props: JobLogEntryProps, ctx: RenderContext) -> None:
         st.text(props.message)
 
 
+@renders("job-status/JobErrorAlert")
 def render_error_alert(props: JobErrorAlertProps, ctx: RenderContext) -> None:
     retries = props.retry_count or 0
     so_far = f" ({retries} {'retry' if retries == 1 else 'retries'} so far)" if retries else ""
     if props.retryable:
-        st.warning(f"**Attempt failed; it will be retried**{so_far}", icon=":material/replay:")
+        failed = f"Attempt {retries + 1} failed; retrying"
+        st.warning(f"**{failed}**{so_far}", icon=":material/replay:")
     else:
         st.error(f"**Run failed**{so_far}", icon=":material/error:")
     # The error text itself is data: shown verbatim, never parsed.
-    st.code(props.error, language=None, wrap_lines=True)
+    lines = props.error.strip().splitlines()
+    if len(lines) <= TRACEBACK_LINES:
+        st.code(props.error, language=None, wrap_lines=True)
+        return
+    # A traceback's last line says what went wrong; the frames are there on demand.
+    summary = next((line for line in reversed(lines) if line.strip()), lines[-1])
+    st.code(summary, language=None, wrap_lines=True)
+    with st.expander("Show traceback", icon=":material/code:"):
+        st.code(props.error, language=None, wrap_lines=True)
 
 
+@renders("job-status/NextRunCountdown")
 def render_next_run(props: NextRunCountdownProps, ctx: RenderContext) -> None:
     text = humanize_next_run(props.next_run_at, ctx.now, props.timezone)
     countdown, _, when = text.partition(" · ")
@@ -164,11 +200,13 @@ def render_next_run(props: NextRunCountdownProps, ctx: RenderContext) -> None:
 # --- job history summaries (the charts live in charts.py) ---------------------------------------
 
 
+@renders("job-history/SuccessRate")
 def render_success_rate(props: SuccessRateProps, ctx: RenderContext) -> None:
     st.metric("Success rate", f"{props.rate:.0%}" if props.total else "—")
     st.caption(f"{props.succeeded} succeeded · {props.failed} failed · {props.total} finished runs")
 
 
+@renders("job-history/StatusCounts")
 def render_status_counts(props: StatusCountsProps, ctx: RenderContext) -> None:
     if not props.counts:
         st.caption("No runs yet")
@@ -176,20 +214,3 @@ def render_status_counts(props: StatusCountsProps, ctx: RenderContext) -> None:
     with st.container(horizontal=True, gap="small"):
         for status, count in props.counts.items():
             st.badge(escape_markdown(f"{status} {count}"), color=STATUS_BADGE_COLORS[status])
-
-
-COMPONENT_RENDERERS: dict[str, Renderer] = {
-    "base/Stack": render_stack,
-    "base/Text": render_text,
-    "base/Metric": render_metric,
-    "base/Badge": render_badge,
-    "base/Divider": render_divider,
-    "job-status/JobPhaseIndicator": render_phase,
-    "job-status/JobProgressBar": render_progress,
-    "job-status/JobMetricRow": render_metric_row,
-    "job-status/JobLogEntry": render_log_entry,
-    "job-status/JobErrorAlert": render_error_alert,
-    "job-status/NextRunCountdown": render_next_run,
-    "job-history/SuccessRate": render_success_rate,
-    "job-history/StatusCounts": render_status_counts,
-}

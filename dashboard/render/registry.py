@@ -56,13 +56,26 @@ class Registry:
         return Registry(self._renderers)
 
 
+# Filled by the renderer modules through :func:`renders` when ``dashboard.render.builtin``
+# imports them (the package does so on import); this module imports none of them.
+_BUILTIN: dict[str, Renderer] = {}
+
+
+def renders(type_: str) -> Callable[[Renderer], Renderer]:
+    """Decorator: make the function the built-in renderer of ``type_`` (``"base/Text"``)."""
+
+    def register(renderer: Renderer) -> Renderer:
+        if type_ in _BUILTIN:
+            raise ValueError(f"{type_} already has a built-in renderer")
+        _BUILTIN[type_] = renderer
+        return renderer
+
+    return register
+
+
 def default_registry() -> Registry:
     """A fresh registry with every built-in component's renderer."""
-    # Imported here: the renderer modules import this one for RenderContext's type.
-    from dashboard.render.charts import CHART_RENDERERS
-    from dashboard.render.components import COMPONENT_RENDERERS
-
-    return Registry({**COMPONENT_RENDERERS, **CHART_RENDERERS})
+    return Registry(_BUILTIN)
 
 
 @dataclass(frozen=True)

@@ -42,3 +42,6 @@ class AlertIncidentRow(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONType)
     # No FK: retention may prune the run; the incident keeps its history.
     execution_id: Mapped[int | None] = mapped_column(BigId)
+    # Acknowledging says someone is on it; it silences nothing (the resolve still notifies).
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))

@@ -46,6 +46,7 @@ ACTIONS: dict[str, Role] = {
             "run.retry",
             "run.cancel",
             "run.backfill",
+            "alert.ack",
         ),
         Role.OPERATOR,
     ),

@@ -220,3 +220,29 @@ def schedule_lag_seconds(session: Session, at: datetime) -> float:
         select(func.min(JobConfigRow.next_run_at)).where(JobConfigRow.next_run_at <= at)
     )
     return max(0.0, (at - oldest).total_seconds()) if oldest is not None else 0.0
+
+
+def count_by_type(db: Database) -> dict[str, int]:
+    """Non-archived objects per type (one GROUP BY; the console's type buttons)."""
+    stmt = (
+        select(JobConfigRow.type, func.count())
+        .where(JobConfigRow.status != "archived")
+        .group_by(JobConfigRow.type)
+    )
+    with db.read() as session:
+        return {type_: count for type_, count in session.execute(stmt)}
+
+
+def config_choices(db: Database) -> list[tuple[str, str, str]]:
+    """``(id, type, title)`` of every non-archived object, by id (pickers list these)."""
+    stmt = (
+        select(JobConfigRow.id, JobConfigRow.type, JobConfigRow.meta, JobConfigRow.payload)
+        .where(JobConfigRow.status != "archived")
+        .order_by(JobConfigRow.id)
+    )
+    with db.read() as session:
+        rows = session.execute(stmt).all()
+    return [
+        (r.id, r.type, str(r.meta.get("title") or r.payload.get("displayName") or r.id))
+        for r in rows
+    ]

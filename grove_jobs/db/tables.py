@@ -78,6 +78,8 @@ class JobExecutionRow(Base):
             sqlite_where=text(ACTIVE_SQL),
         ),
         Index("ix_job_executions_completed_at", "completed_at"),
+        # The Runs page's time window (grove_jobs.executions.runs).
+        Index("ix_job_executions_queued_at", "queued_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

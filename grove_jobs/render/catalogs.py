@@ -153,11 +153,17 @@ BASE = Catalog(
 
 
 class JobPhaseIndicatorProps(Props):
-    """Where a run is: queued, running, complete or failed, with its start and end."""
+    """Where a run is: queued, retrying, running, complete or failed, with its start and end.
+
+    While ``retrying``, ``attempt`` is the attempt that comes next and ``nextAttemptAt`` when
+    (version 2 of the catalog added the phase and these two props).
+    """
 
     phase: Phase
     started_at: AwareDatetime | None = None
     completed_at: AwareDatetime | None = None
+    attempt: Annotated[StrictInt, Field(ge=1)] | None = None
+    next_attempt_at: AwareDatetime | None = None
 
 
 class JobProgressBarProps(Props):
@@ -207,7 +213,7 @@ class NextRunCountdownProps(Props):
 
 JOB_STATUS = Catalog(
     "job-status",
-    "1",
+    "2",  # 2: the retrying phase, JobPhaseIndicator.attempt / nextAttemptAt
     {
         "JobPhaseIndicator": JobPhaseIndicatorProps,
         "JobProgressBar": JobProgressBarProps,

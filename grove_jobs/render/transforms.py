@@ -89,6 +89,7 @@ def execution_tree(
                 phase=phase_of(status),
                 started_at=_utc(execution.started_at),
                 completed_at=_utc(execution.completed_at),
+                **_next_attempt(execution),
             ),
         )
     ]
@@ -164,6 +165,13 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     rank = (len(ordered) - 1) * fraction
     low, high = math.floor(rank), math.ceil(rank)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _next_attempt(execution: Execution) -> dict[str, object]:
+    """Which attempt comes next and when, for a run waiting between attempts."""
+    if execution.status != S.RETRYING:
+        return {}
+    return {"attempt": execution.attempt + 1, "next_attempt_at": _utc(execution.run_after)}
 
 
 def _progress(execution: Execution) -> JobProgressBarProps:

@@ -29,10 +29,10 @@ FAILURE_STATUSES = frozenset(
     {ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.CANCELLED}
 )
 
-Phase = Literal["queued", "running", "complete", "failed"]
+Phase = Literal["queued", "retrying", "running", "complete", "failed"]
 _PHASES: dict[str, Phase] = {
     "queued": "queued",
-    "retrying": "queued",
+    "retrying": "retrying",  # between attempts: not queued, not failed (one state everywhere)
     "running": "running",
     "success": "complete",
     "partial": "complete",

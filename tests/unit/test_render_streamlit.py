@@ -217,7 +217,7 @@ def test_real_trees_render_side_by_side_with_unique_chart_keys() -> None:
     ids = plotly_ids(app)
     assert len(ids) == 4
     assert len(set(ids)) == 4
-    assert values(app, "warning") == ["**Attempt failed; it will be retried**"]
+    assert values(app, "warning") == ["**Attempt 1 failed; retrying**"]
     assert values(app, "text")[-3:] == ["problems: 0"] * 3
 
 
@@ -412,3 +412,36 @@ def test_duration_figure_has_labelled_dashed_percentile_lines() -> None:
     assert labels[0].startswith("p50 ") and labels[1].startswith("p95 ")
     no_lines = duration_figure(DurationChartProps.model_validate({"runs": [], "timezone": "UTC"}))
     assert not no_lines.layout.shapes
+
+
+def test_a_run_between_attempts_reads_retrying_in_badge_box_and_metric() -> None:
+    run = Execution(
+        id=7,
+        job_config_id="mock-health-check",
+        status=ExecutionStatus.RETRYING,
+        trigger="schedule",
+        attempt=1,
+        max_attempts=3,
+        queued_at=AT - timedelta(minutes=1),
+        run_after=AT + timedelta(seconds=44),
+        started_at=AT - timedelta(minutes=1),
+        completed_at=AT - timedelta(seconds=10),
+        error="RuntimeError: flaky",
+    )
+    tree_json = execution_tree(run, [], next_run_at=None, timezone="UTC", at=AT).to_json_dict()
+    app = run_page(tree_json)
+    markdown = values(app, "markdown")
+    assert ":orange-badge[:material/replay: Retrying · attempt 2 at 14:00:44]" in markdown
+    assert values(app, "warning") == ["**Attempt 1 failed; retrying**"]
+    assert {m.label: m.value for m in app.metric}[":orange[Status]"] == "retrying"
+
+
+def test_a_long_traceback_is_collapsed_behind_show_traceback() -> None:
+    frames = [f'  File "job.py", line {n}, in step{n}' for n in range(12)]
+    error = "\n".join(["Traceback (most recent call last):", *frames, "ValueError: bad row 7"])
+    app = run_page(tree(el("JobErrorAlert", "error", error=error, retryable=False)))
+    [expander] = app.expander
+    assert expander.label == "Show traceback"
+    codes = values(app, "code")
+    assert codes[0] == "ValueError: bad row 7"  # the summary, outside the expander
+    assert codes[1] == error  # the whole traceback, inside it

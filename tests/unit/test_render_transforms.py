@@ -103,7 +103,7 @@ def test_every_status_gives_a_valid_tree_with_its_phase(status: S) -> None:
     has_alert = status in FAILURE_STATUSES or status == S.RETRYING
     assert ("JobErrorAlert" in types) is has_alert
     assert metrics(tree)["Status"]["value"] == status.value
-    assert tree["meta"] == {"catalog": "job-status", "version": "1", "generatedAt": AT_Z}
+    assert tree["meta"] == {"catalog": "job-status", "version": "2", "generatedAt": AT_Z}
 
 
 AT_Z = "2024-05-01T12:00:00Z"
@@ -112,7 +112,7 @@ EXPECTED = [
     # status, attempt, phase, alert (retryable, retryCount) or None
     (S.QUEUED, 1, "queued", None),
     (S.RUNNING, 1, "running", None),
-    (S.RETRYING, 2, "queued", (True, 1)),
+    (S.RETRYING, 2, "retrying", (True, 1)),
     (S.SUCCESS, 1, "complete", None),
     (S.PARTIAL, 1, "complete", None),
     (S.SKIPPED, 1, "complete", None),
@@ -184,6 +184,23 @@ def test_progress_percentage(status: S, processed: int, total: int, percentage: 
     execution = make_execution(status, items_processed=processed, items_total=total)
     [bar] = by_type(status_tree(execution))["JobProgressBar"]
     assert bar["percentage"] == pytest.approx(percentage)
+
+
+def test_retrying_phase_names_the_next_attempt_and_its_time() -> None:
+    due = AT + timedelta(seconds=44)
+    run = make_execution(S.RETRYING, attempt=1, run_after=due, error="boom")
+    [phase] = by_type(status_tree(run))["JobPhaseIndicator"]
+    assert (phase["phase"], phase["attempt"], phase["nextAttemptAt"]) == (
+        "retrying",
+        2,
+        "2024-05-01T12:00:44Z",
+    )
+    assert metrics(status_tree(run))["Status"]["value"] == "retrying"
+
+
+def test_other_phases_carry_no_next_attempt() -> None:
+    [phase] = by_type(status_tree(make_execution(S.QUEUED)))["JobPhaseIndicator"]
+    assert "attempt" not in phase and "nextAttemptAt" not in phase
 
 
 def test_retrying_without_an_error_has_no_alert() -> None:

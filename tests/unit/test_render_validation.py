@@ -105,7 +105,8 @@ INVALID_PROPS: dict[str, list[tuple[dict, str]]] = {
     "Badge": [({"label": "x", "color": "pink"}, ".props.color")],
     "Divider": [({"thickness": 2}, ".props.thickness")],
     "JobPhaseIndicator": [
-        ({"phase": "retrying"}, ".props.phase"),
+        ({"phase": "waiting"}, ".props.phase"),
+        ({"phase": "retrying", "attempt": 0}, ".props.attempt"),
         ({"phase": "running", "startedAt": "2024-05-01T12:00:00"}, ".props.startedAt"),
         ({"phase": "running", "startedAt": "yesterday"}, ".props.startedAt"),
     ],

@@ -1,0 +1,189 @@
+"""Page loads in Chromium against Streamlit's own floor: ``python -m bench.browser``.
+
+In one run: a bare Streamlit page with one button, then the console (its first visit after
+the server started, then again), the inspector, Runs and Upcoming, each in a fresh browser
+context, against a PostgreSQL database seeded with 1,000 configs and 1,000,000 executions
+(``bench.seed``, shared with the other benchmarks). A load is timed from navigation to the
+page's first usable control (visible and enabled); "ready" is when the script run is over and
+no skeleton placeholder is left. Prints one JSON object: medians and ratios to the bare page.
+
+Targets (issue 14): console first visit <= 1.5x bare; every page afterwards <= 1.2x bare.
+Chromium comes from ``GROVE_CHROMIUM`` (default ``/usr/bin/chromium``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from bench.common import ROOT, fresh_postgres
+from bench.seed import seed_configs, seed_executions
+from grove_jobs.clock import utcnow
+
+CONFIGS = 1_000
+EXECUTIONS = int(os.environ.get("GROVE_BENCH_EXECUTIONS", "1000000"))
+RUNS = int(os.environ.get("GROVE_BENCH_BROWSER_RUNS", "5"))
+TIMEOUT_MS = 60_000
+BARE_APP = 'import streamlit as st\n\nst.button("Go")\n'
+# (name, path, selector of the first usable control)
+PAGES = [
+    ("console", "", "[class*='st-key-console-q-'] input"),
+    ("inspector", "inspector?config=bench-0001", ".st-key-inspector-run button"),
+    ("runs", "runs", ".st-key-runs-text input"),
+    ("upcoming", "upcoming", ".st-key-upcoming-window button"),
+]
+TARGETS = {"console_first_visit": 1.5, "afterwards": 1.2}
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def streamlit(script: Path, env: dict[str, str]) -> Iterator[str]:
+    """A headless ``streamlit run`` of ``script``; yields its base URL once healthy."""
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit {script.name} did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def load(browser: Any, url: str, selector: str) -> dict[str, float]:
+    """One load in a fresh context: ms to the first usable control, and to ready."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    try:
+        started = time.perf_counter()
+        page.goto(url, wait_until="commit")
+        control = page.locator(selector).first
+        control.wait_for(state="visible", timeout=TIMEOUT_MS)
+        page.wait_for_function(
+            "el => !el.disabled", arg=control.element_handle(), timeout=TIMEOUT_MS
+        )
+        usable = (time.perf_counter() - started) * 1000
+        page.locator('[data-test-script-state="notRunning"]').wait_for(timeout=TIMEOUT_MS)
+        page.get_by_test_id("stSkeleton").first.wait_for(state="detached", timeout=TIMEOUT_MS)
+        ready = (time.perf_counter() - started) * 1000
+        skeletons = page.get_by_test_id("stSkeleton").count()
+        return {"usable_ms": usable, "ready_ms": ready, "skeletons_when_ready": skeletons}
+    finally:
+        context.close()
+
+
+def _summary(samples: list[dict[str, float]]) -> dict[str, Any]:
+    usable = sorted(s["usable_ms"] for s in samples)
+    return {
+        "usable_ms_median": round(statistics.median(usable), 0),
+        "usable_ms_range": [round(usable[0], 0), round(usable[-1], 0)],
+        "ready_ms_median": round(statistics.median(s["ready_ms"] for s in samples), 0),
+        "skeletons_when_ready": max(s["skeletons_when_ready"] for s in samples),
+    }
+
+
+def measure(url: str, chromium: str) -> dict[str, Any]:
+    """Seeded database at ``url``: the bare page, then every page, with ratios."""
+    from playwright.sync_api import sync_playwright
+
+    env = {**os.environ, "GROVE_DATABASE_URL": url, "STREAMLIT_LOGGER_LEVEL": "error"}
+    result: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="grove-bare-") as tmp, sync_playwright() as pw:
+        bare_script = Path(tmp) / "bare.py"
+        bare_script.write_text(BARE_APP)
+        browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+        dashboard = ROOT / "dashboard" / "app.py"
+        with streamlit(bare_script, env) as bare, streamlit(dashboard, env) as app:
+            first = load(browser, app + "/", PAGES[0][2])  # before anything warmed the server
+            load(browser, bare + "/", "button")  # the bare server's own first visit, untimed
+            bare_samples = [load(browser, bare + "/", "button") for _ in range(RUNS)]
+            result["bare"] = _summary(bare_samples)
+            floor = result["bare"]["usable_ms_median"]
+            result["console_first_visit"] = {
+                "usable_ms": round(first["usable_ms"], 0),
+                "ready_ms": round(first["ready_ms"], 0),
+                "ratio": round(first["usable_ms"] / floor, 2),
+            }
+            for name, path, selector in PAGES:
+                summary = _summary([load(browser, f"{app}/{path}", selector) for _ in range(RUNS)])
+                summary["ratio"] = round(summary["usable_ms_median"] / floor, 2)
+                result[name] = summary
+        browser.close()
+    result["within_target"] = result["console_first_visit"]["ratio"] <= TARGETS[
+        "console_first_visit"
+    ] and all(result[name]["ratio"] <= TARGETS["afterwards"] for name, _, _ in PAGES)
+    return result
+
+
+def main() -> None:
+    """Seed PostgreSQL, measure, print one JSON object."""
+    chromium = os.environ.get("GROVE_CHROMIUM", "/usr/bin/chromium")
+    output: dict[str, Any] = {
+        "benchmark": "browser",
+        "configs": CONFIGS,
+        "executions": EXECUTIONS,
+        "runs_per_figure": RUNS,
+        "targets": TARGETS,
+    }
+    with fresh_postgres() as db:
+        started = time.perf_counter()
+        now = utcnow()
+        ids = seed_configs(db, CONFIGS, now)
+        seed_executions(db, ids, EXECUTIONS, now)
+        with db.write() as session:
+            session.execute(text("ANALYZE"))
+        output["seed_seconds"] = round(time.perf_counter() - started, 1)
+        output.update(measure(db.url, chromium))
+    json.dump(output, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
