@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from dashboard.render import code_span, escape_markdown
 from grove_jobs import schedule as cron
+from grove_jobs.clock import humanize_duration
 from grove_jobs.schema.execution import ACTIVE_STATUSES
 
 # Streamlit's named colours (badges, ``:color[text]``), with a representative hue each.
@@ -119,7 +120,7 @@ def local_time(value: datetime | None, timezone: str, fmt: str = "%b %d %H:%M:%S
 
 def duration_text(seconds: float | None) -> str:
     """'4.0 s', '2 min 05 s', or an em dash."""
-    return "—" if seconds is None else cron.humanize_duration(seconds)
+    return "—" if seconds is None else humanize_duration(seconds)
 
 
 def ago_text(value: datetime | None, now: datetime) -> str:

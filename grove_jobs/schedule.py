@@ -36,7 +36,6 @@ __all__ = [
     "describe",
     "fire_times",
     "fires_between",
-    "humanize_duration",
     "humanize_next_run",
     "next_fire",
     "normalize_cron",
@@ -445,24 +444,3 @@ def humanize_next_run(at: datetime, now: datetime, timezone: str) -> str:
         if local.year != today.year:
             day = f"{day} {local.year}"
     return f"in {_span(seconds)} · {day} {_clock(local)}"
-
-
-def humanize_duration(seconds: float) -> str:
-    """Compact duration: '850 ms', '12.3 s', '4 min 05 s', '2 h 03 min', '3 d 04 h'."""
-    if not math.isfinite(seconds):
-        raise ValueError(f"duration must be a finite number of seconds, got {seconds!r}")
-    if seconds < 0:
-        # Clock skew between hosts can produce small negatives; show them, don't crash.
-        return f"-{humanize_duration(-seconds)}"
-    if round(seconds * 1000) < 1000:
-        return f"{round(seconds * 1000)} ms"
-    if round(seconds, 1) < 60:
-        return f"{seconds:.1f} s"
-    if round(seconds) < 3600:
-        minutes, secs = divmod(round(seconds), 60)
-        return f"{minutes} min {secs:02d} s"
-    if round(seconds / 60) < 24 * 60:
-        hours, minutes = divmod(round(seconds / 60), 60)
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(round(seconds / 3600), 24)
-    return f"{days} d {hours:02d} h"

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import plotly.graph_objects as go
 
 from dashboard.render.charts import STATUS_COLORS, STATUS_ORDER
+from grove_jobs.clock import humanize_duration
 from grove_jobs.configs.upcoming import ScheduledConfig, Upcoming
-from grove_jobs.schedule import humanize_duration
 from grove_jobs.schema.execution import Execution
 
 _PLOT = "%Y-%m-%d %H:%M:%S"

@@ -16,8 +16,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.render.registry import renders
+from grove_jobs.clock import humanize_duration
 from grove_jobs.render.catalogs import DurationChartProps, ExecutionTimelineProps
-from grove_jobs.schedule import humanize_duration
 
 if TYPE_CHECKING:
     from dashboard.render.registry import RenderContext

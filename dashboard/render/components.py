@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from dashboard.render.registry import escape_markdown, renders
+from grove_jobs.clock import humanize_duration
 from grove_jobs.render.catalogs import (
     BadgeProps,
     DividerProps,
@@ -29,7 +30,7 @@ from grove_jobs.render.catalogs import (
     SuccessRateProps,
     TextProps,
 )
-from grove_jobs.schedule import humanize_duration, humanize_next_run
+from grove_jobs.schedule import humanize_next_run
 
 if TYPE_CHECKING:
     from dashboard.render.registry import RenderContext

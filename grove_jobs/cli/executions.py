@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from grove_jobs import schedule as cron
 from grove_jobs.cli.common import CliContext, cli_actor, echo_json, echo_table, pass_cli
+from grove_jobs.clock import humanize_duration
 from grove_jobs.configs.store import get_config
 from grove_jobs.db.records import execution_json
 from grove_jobs.engine.enqueue import cancel_execution
@@ -21,7 +21,7 @@ def print_execution(execution: Execution) -> None:
         f"  trigger {execution.trigger}, attempt {execution.attempt}/{execution.max_attempts}"
     )
     if duration is not None:
-        click.echo(f"  took {cron.humanize_duration(duration)}")
+        click.echo(f"  took {humanize_duration(duration)}")
     if execution.items_total is not None or execution.items_processed:
         click.echo(
             f"  items {execution.items_processed}/{execution.items_total or '?'} "
@@ -64,9 +64,7 @@ def executions_list(cli: CliContext, config_id: str | None, limit: int, as_json:
                 e.trigger,
                 f"{e.attempt}/{e.max_attempts}",
                 e.started_at.strftime("%Y-%m-%d %H:%M:%S") if e.started_at else "",
-                cron.humanize_duration(e.duration_seconds)
-                if e.duration_seconds is not None
-                else "",
+                humanize_duration(e.duration_seconds) if e.duration_seconds is not None else "",
                 f"{e.items_processed}/{e.items_total}" if e.items_total is not None else "",
             ]
             for e in page.items

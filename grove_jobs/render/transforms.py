@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from grove_jobs.clock import humanize_duration
 from grove_jobs.render.catalog import Catalog, Props
 from grove_jobs.render.catalogs import (
     JOB_HISTORY,
@@ -32,7 +33,6 @@ from grove_jobs.render.catalogs import (
     TimelineRun,
 )
 from grove_jobs.render.model import RenderElement, RenderMeta, RenderTree
-from grove_jobs.schedule import humanize_duration
 from grove_jobs.schema.execution import (
     FAILURE_STATUSES,
     TERMINAL_STATUSES,

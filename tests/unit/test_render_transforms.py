@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from grove_jobs.clock import humanize_duration
 from grove_jobs.render import (
     JOB_HISTORY,
     JOB_STATUS,
@@ -19,7 +20,6 @@ from grove_jobs.render import (
     percentile,
     validate_tree,
 )
-from grove_jobs.schedule import humanize_duration
 from grove_jobs.schema.execution import (
     ACTIVE_STATUSES,
     FAILURE_STATUSES,

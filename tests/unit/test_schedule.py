@@ -14,6 +14,7 @@ from croniter import croniter
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from grove_jobs.clock import humanize_duration
 from grove_jobs.schedule import (
     MACROS,
     CronError,
@@ -21,7 +22,6 @@ from grove_jobs.schedule import (
     describe,
     fire_times,
     fires_between,
-    humanize_duration,
     humanize_next_run,
     next_fire,
     normalize_cron,
