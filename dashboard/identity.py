@@ -31,6 +31,8 @@ Action = Literal[
     "run.start",
     "run.retry",
     "run.cancel",
+    "run.traceback",
+    "run.destructive",
 ]
 
 

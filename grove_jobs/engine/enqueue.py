@@ -18,13 +18,23 @@ from grove_jobs.exceptions import FieldError, InvalidTransition, NotFound, Valid
 from grove_jobs.schema.execution import Execution, ExecutionStatus, Trigger
 from grove_jobs.schema.grove_object import nul_errors, pydantic_errors
 from grove_jobs.schema.job_config import JobConfigPayload
+from grove_jobs.schema.markers import destructive_changes
 from grove_jobs.schema.parameters import PARAMETER_MODELS
 
 _EXECUTIONS = JobExecutionRow.__table__
 
 
-def validate_overrides(payload: JobConfigPayload, overrides: dict[str, Any] | None) -> None:
-    """Overrides must produce valid parameters for the job type; errors name ``parameters.X``."""
+DESTRUCTIVE_DENIED = (
+    "is destructive: overriding it for one run needs the editor role (dashboard), a token "
+    "with the write scope (API) or --allow-destructive (CLI)"
+)
+
+
+def validate_overrides(
+    payload: JobConfigPayload, overrides: dict[str, Any] | None, *, allow_destructive: bool = False
+) -> None:
+    """Overrides must produce valid parameters for the job type, and may change a field
+    marked ``Destructive`` only when ``allow_destructive``; errors name ``parameters.X``."""
     if not overrides:
         return
     if found := nul_errors(overrides, "parameters"):
@@ -33,9 +43,12 @@ def validate_overrides(payload: JobConfigPayload, overrides: dict[str, Any] | No
         raise ValidationFailed([FieldError("parameters.jobType", "cannot be overridden")])
     merged = {**payload.parameters.to_json_dict(), **overrides}
     try:
-        PARAMETER_MODELS[payload.job_type].model_validate(merged)
+        parameters = PARAMETER_MODELS[payload.job_type].model_validate(merged)
     except ValidationError as exc:
         raise ValidationFailed(pydantic_errors(exc, "parameters")) from exc
+    changed = destructive_changes(payload.parameters, parameters)
+    if changed and not allow_destructive:
+        raise ValidationFailed([FieldError(f"parameters.{f}", DESTRUCTIVE_DENIED) for f in changed])
 
 
 def run_now(
@@ -47,9 +60,11 @@ def run_now(
     parameter_overrides: dict[str, Any] | None = None,
     trigger: Trigger = "manual",
     at: datetime | None = None,
+    allow_destructive: bool = False,
 ) -> Execution:
     """Queue a manual run. The same ``request_id`` always returns the same execution, so a
-    double click, a Streamlit rerun or a retried API call never starts two runs."""
+    double click, a Streamlit rerun or a retried API call never starts two runs. Overrides
+    that change a ``Destructive`` parameter need ``allow_destructive`` (the caller's right)."""
     at = at or utcnow()
     request_id = request_id or uuid.uuid4().hex
     with db.write() as session:
@@ -62,7 +77,7 @@ def run_now(
             raise ValidationFailed([FieldError("meta.type", f"{record.type} cannot be run")])
         if record.object.meta.status == "archived":
             raise ValidationFailed([FieldError("meta.status", "archived configs cannot be run")])
-        validate_overrides(payload, parameter_overrides)
+        validate_overrides(payload, parameter_overrides, allow_destructive=allow_destructive)
         insert_ignore(
             session,
             _EXECUTIONS,
@@ -101,8 +116,10 @@ def retry_execution(
     requested_by: str,
     request_id: str | None = None,
     at: datetime | None = None,
+    allow_destructive: bool = False,
 ) -> Execution:
-    """Start a new manual run of a finished execution's config, with the same overrides."""
+    """Start a new manual run of a finished execution's config, with the same overrides
+    (which are checked again, destructive ones included, against the config as it is now)."""
     with db.read() as session:
         row = session.get(JobExecutionRow, execution_id)
         if row is None:
@@ -118,6 +135,7 @@ def retry_execution(
         parameter_overrides=overrides,
         trigger="retry",
         at=at,
+        allow_destructive=allow_destructive,
     )
 
 

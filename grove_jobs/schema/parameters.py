@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter, field_validator
 
 from grove_jobs.schema.base import CamelModel
+from grove_jobs.schema.markers import Destructive
 
 Tier = Literal["seed", "sprout", "sapling", "tree", "grove"]
 TIERS: tuple[str, ...] = ("seed", "sprout", "sapling", "tree", "grove")
@@ -34,7 +35,7 @@ class AdvancementBatchParameters(CamelModel):
     lifecycle_model_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     from_tiers: list[Tier] | None = Field(default=None, min_length=1)
     signal_period: SignalPeriod = "last_30d"
-    dry_run: bool = False
+    dry_run: Annotated[bool, Destructive] = False
 
     _check_unique = field_validator("from_tiers")(_unique)
 
@@ -63,8 +64,8 @@ class OrphanCleanupParameters(CamelModel):
 
     job_type: Literal["orphan-cleanup"] = "orphan-cleanup"
     entity_types: list[Name] = Field(min_length=1, max_length=20)
-    orphan_threshold_days: int = Field(ge=1, le=3650)
-    dry_run: bool = False
+    orphan_threshold_days: Annotated[int, Field(ge=1, le=3650), Destructive]
+    dry_run: Annotated[bool, Destructive] = False
 
     _check_unique = field_validator("entity_types")(_unique)
 

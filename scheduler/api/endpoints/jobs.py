@@ -291,6 +291,7 @@ def trigger(
             parameter_overrides=parameters or None,
             trigger="api",
             at=at,
+            allow_destructive="write" in caller.token.scopes,
         )
     except IntegrityError:
         # The same key was just used on another job by a concurrent request: the partial
