@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import actions, data
+from dashboard import actions, data, identity
 from dashboard.components.card import run_now_message
 from dashboard.components.feedback import toast_later
 from dashboard.components.fields import Form, discard, model_form
@@ -18,6 +18,7 @@ from dashboard.display import duration_text, local_time, safe
 from dashboard.nav import CONSOLE
 from grove_jobs.db.records import ConfigRecord
 from grove_jobs.exceptions import GroveError, ValidationFailed
+from grove_jobs.executions.redact import shown_to
 from grove_jobs.schema.job_config import JobConfigPayload
 from grove_jobs.schema.parameters import PARAMETER_MODELS
 
@@ -51,6 +52,7 @@ def logs_dialog(config_id: str, execution_id: int, timezone: str) -> None:
     """Every log line of one run, as plain text (never interpreted)."""
     run = data.execution(execution_id)
     if run is not None:
+        run = shown_to(run, full_errors=identity.can("run.traceback"))
         started = local_time(run.started_at or run.queued_at, timezone)
         st.caption(
             safe(
