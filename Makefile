@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export UV_PYTHON_DOWNLOADS := never
-# make run keeps its embedded SQLite database inside the checkout.
+# make run keeps its embedded SQLite database inside the checkout; its dashboard listens on
+# 127.0.0.1 only (.streamlit/config.toml) and treats the one person at it as an admin.
 export GROVE_DATA_DIR ?= $(CURDIR)/.grove
 
 .PHONY: install run test test-busy lint format bench soak clean
@@ -25,7 +26,7 @@ run: install
 	@echo "grove-jobs: sidecar (API http://$${GROVE_API_HOST:-127.0.0.1}:$${GROVE_API_PORT:-8765}) and dashboard (http://localhost:8501); Ctrl-C stops both"
 	@trap 'kill 0' EXIT; \
 	$(BIN)/grove-jobs scheduler & \
-	$(BIN)/streamlit run dashboard/app.py
+	GROVE_ANONYMOUS_ROLE=$${GROVE_ANONYMOUS_ROLE:-admin} $(BIN)/streamlit run dashboard/app.py
 
 test: install
 	$(BIN)/pytest

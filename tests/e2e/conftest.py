@@ -168,6 +168,7 @@ def stack(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "GROVE_HEARTBEAT_INTERVAL_SECONDS": "1",
         "GROVE_WORKERS": "2",
         "GROVE_LOG_LEVEL": "INFO",
+        "GROVE_ANONYMOUS_ROLE": "admin",  # the stories run as the local user, like make run
     }
     for name in ("GROVE_LOCAL_USER", "GROVE_TRUSTED_USER_HEADER"):
         env.pop(name, None)  # the stories run as the default local user
