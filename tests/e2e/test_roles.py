@@ -36,6 +36,7 @@ from grove_jobs.exceptions import PermissionDenied
 from grove_jobs.executions.queries import execution_history
 from grove_jobs.schema.grove_object import parse_grove_object
 from tests.e2e.commands import streamlit_command
+from tests.e2e.conftest import READY_TIMEOUT_MS, wait_until_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -44,7 +45,7 @@ HEADER = "X-Forwarded-Email"
 VIEWER, OPERATOR, EDITOR = "viewer@example.com", "op@example.com", "ed@example.com"
 CONFIG = "mock-health-check"
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
-LOAD_TIMEOUT = 30_000
+LOAD_TIMEOUT = READY_TIMEOUT_MS  # a bound on the page's ready state (see conftest)
 
 
 @dataclass(frozen=True)
@@ -126,16 +127,16 @@ def _page_as(browser: Any, email: str | None) -> Page:
     context = browser.new_context(
         viewport={"width": 1440, "height": 1000}, extra_http_headers=headers
     )
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(READY_TIMEOUT_MS)
     return context.new_page()
 
 
 def _open_inspector(page: Page, dashboard: ProxiedDashboard) -> None:
     page.goto(f"{dashboard.base_url}/inspector?config={CONFIG}")
     expect(page.get_by_role("tab", name="Configuration")).to_be_visible(timeout=LOAD_TIMEOUT)
-    expect(page.get_by_label("Title")).to_be_visible()
     # Let the script run finish, so absent buttons are absent, not merely not drawn yet.
-    expect(page.locator('[data-test-script-state="notRunning"]')).to_have_count(1)
+    wait_until_ready(page)
+    expect(page.get_by_label("Title")).to_be_visible()
 
 
 def test_viewer_sees_no_write_buttons(browser: Any, dashboard: ProxiedDashboard) -> None:
@@ -207,7 +208,7 @@ def test_editor_can_save(browser: Any, dashboard: ProxiedDashboard) -> None:
         title.fill("Saved by the editor")
         title.press("Tab")
         page.get_by_role("button", name="Save changes").click()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + READY_TIMEOUT_MS / 1000
         while get_config(dashboard.db, CONFIG).version == before:
             assert time.monotonic() < deadline, "the editor's save never reached the database"
             time.sleep(0.1)
@@ -242,7 +243,7 @@ def test_editor_restores_a_revision_from_the_history_tab(
         expect(row).to_have_count(1)
         row.click()  # revisions are collapsed rows
         page.get_by_role("button", name=f"Restore version {target.version}").click()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + READY_TIMEOUT_MS / 1000
         while get_config(dashboard.db, CONFIG).version == current:
             assert time.monotonic() < deadline, "the restore never reached the database"
             time.sleep(0.1)
@@ -266,6 +267,7 @@ def _override_dry_run(page: Page, dashboard: ProxiedDashboard) -> None:
     """Open the cleanup's Run-with-overrides dialog, switch Dry run off and press Run now."""
     page.goto(f"{dashboard.base_url}/inspector?config={CLEANUP}")
     expect(page.get_by_role("tab", name="Configuration")).to_be_visible(timeout=LOAD_TIMEOUT)
+    wait_until_ready(page)
     page.get_by_role("button", name="Run with overrides…").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Dry run", exact=True).click()
@@ -287,7 +289,7 @@ def test_editor_may_switch_off_a_dry_run(browser: Any, dashboard: ProxiedDashboa
     page = _page_as(browser, EDITOR)
     try:
         _override_dry_run(page, dashboard)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + READY_TIMEOUT_MS / 1000
         while execution_history(dashboard.db, CLEANUP).total == 0:
             assert time.monotonic() < deadline, "the editor's run never reached the database"
             time.sleep(0.1)
@@ -323,7 +325,7 @@ def test_only_editors_see_tracebacks(
         expect(latest.get_by_text("RuntimeError: disk on fire").first).to_be_visible(
             timeout=LOAD_TIMEOUT
         )
-        expect(page.locator('[data-test-script-state="notRunning"]')).to_have_count(1)
+        wait_until_ready(page)
         expect(latest.get_by_text("/srv/app", exact=False)).to_have_count(1 if full else 0)
     finally:
         page.context.close()
