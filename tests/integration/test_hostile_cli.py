@@ -120,3 +120,12 @@ def test_backward_ranges_and_the_host_zone_are_refused(
     result = invoke(db, "schedule", "preview", cron, "--tz", zone)
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_render_validate_of_a_bottomless_tree(db: Database, tmp_path: Path) -> None:
+    element = '{"type": "Box", "props": {}, "children": ['
+    path = tmp_path / "tree.json"
+    path.write_text('{"type": "root", "children": [' + element * 3000 + "]}" * 3000 + "]}")
+    result = invoke(db, "render", "--validate", str(path))
+    assert result.exit_code == 1
+    assert "nested too deeply to be a RenderTree" in result.output
