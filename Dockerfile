@@ -23,7 +23,8 @@ COPY --from=build --chown=grove:grove /app /app
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     GROVE_DATA_DIR=/data \
-    GROVE_API_HOST=0.0.0.0
+    GROVE_API_HOST=0.0.0.0 \
+    GROVE_ANONYMOUS_ROLE=viewer
 RUN mkdir -p /data && chown grove:grove /data
 USER grove
 VOLUME ["/data"]

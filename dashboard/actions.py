@@ -15,7 +15,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.context import database
-from dashboard.identity import current_user, require
+from dashboard.identity import can, current_user, require
 from grove_jobs.alerts.acks import Acknowledgement, acknowledge_incident
 from grove_jobs.auth.audit import restore_revision
 from grove_jobs.configs import store as config_store
@@ -155,6 +155,7 @@ def start_run(config_id: str, overrides: dict[str, Any] | None = None) -> Queued
             requested_by=current_user(),
             request_id=request_id,
             parameter_overrides=overrides or None,
+            allow_destructive=can("run.destructive"),
         )
     finally:
         data.clear()
@@ -173,7 +174,11 @@ def retry(execution_id: int) -> Queued:
     previous = entry.get("execution_id")
     try:
         execution = retry_execution(
-            database(), execution_id, requested_by=current_user(), request_id=entry["id"]
+            database(),
+            execution_id,
+            requested_by=current_user(),
+            request_id=entry["id"],
+            allow_destructive=can("run.destructive"),
         )
     finally:
         data.clear()

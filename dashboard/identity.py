@@ -3,7 +3,8 @@
 Identity, in order: Streamlit's OIDC login (``st.login``) when ``.streamlit/secrets.toml`` has
 an ``[auth]`` section; else a trusted reverse-proxy header when ``GROVE_TRUSTED_USER_HEADER``
 names one (read from ``st.context.headers``); else the local user (``GROVE_LOCAL_USER``,
-admin unless granted otherwise, so ``make run`` works). Roles come from the database
+with the role ``GROVE_ANONYMOUS_ROLE`` unless granted otherwise: viewer by default, admin
+under ``make run``). Roles come from the database
 (``grove-jobs users grant EMAIL ROLE``) on every check.
 
 Every write path in the dashboard calls :func:`require` right before the service call, on the
@@ -19,6 +20,7 @@ import streamlit as st
 from dashboard.context import database, settings
 from dashboard.render import escape_markdown
 from grove_jobs.auth.identity import Identity, authorize, resolve_identity
+from grove_jobs.auth.roles import Role
 from grove_jobs.exceptions import GroveError, PermissionDenied
 
 Action = Literal[
@@ -33,6 +35,8 @@ Action = Literal[
     "run.cancel",
     "run.backfill",
     "alert.ack",
+    "run.traceback",
+    "run.destructive",
 ]
 
 
@@ -67,7 +71,7 @@ def current_identity() -> Identity:
                 "authenticating proxy, and the request did not carry it."
             )
         return _resolve(email, "proxy")
-    return _resolve(settings().local_user, "local")
+    return _resolve(settings().local_user, "local", default_role=Role(settings().anonymous_role))
 
 
 def render_identity() -> None:
@@ -92,10 +96,15 @@ def _refuse(message: str) -> NoReturn:
 
 
 def _resolve(
-    email: str, source: Literal["oidc", "proxy", "local"], name: str | None = None
+    email: str,
+    source: Literal["oidc", "proxy", "local"],
+    name: str | None = None,
+    default_role: Role | None = None,
 ) -> Identity:
     try:
-        return resolve_identity(database(), email=email, source=source, name=name)
+        return resolve_identity(
+            database(), email=email, source=source, name=name, default_role=default_role
+        )
     except GroveError as exc:  # an unusable email from the proxy or provider
         _refuse(f"Cannot sign you in: {exc}")
 

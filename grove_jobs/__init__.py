@@ -2,7 +2,7 @@
 
 The public API for writing job types::
 
-    from grove_jobs import job_type, JobContext, JobResult, PermanentError
+    from grove_jobs import job_type, JobContext, JobResult, PermanentError, Destructive
 
 Names are resolved on first use, so ``import grove_jobs`` stays cheap (the CLI's ``--help``
 imports nothing else).
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from grove_jobs.engine.context import JobContext, JobResult
     from grove_jobs.exceptions import GroveError, PermanentError
     from grove_jobs.jobs.registry import job_type
+    from grove_jobs.schema.markers import Destructive
 
 _EXPORTS = {
     "job_type": "grove_jobs.jobs.registry",
@@ -24,9 +25,10 @@ _EXPORTS = {
     "JobResult": "grove_jobs.engine.context",
     "PermanentError": "grove_jobs.exceptions",
     "GroveError": "grove_jobs.exceptions",
+    "Destructive": "grove_jobs.schema.markers",
 }
 
-__all__ = ["GroveError", "JobContext", "JobResult", "PermanentError", "job_type"]
+__all__ = ["Destructive", "GroveError", "JobContext", "JobResult", "PermanentError", "job_type"]
 
 
 def __getattr__(name: str) -> Any:

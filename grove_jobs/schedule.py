@@ -29,6 +29,8 @@ from cron_descriptor import FormatError, MissingFieldError, Options, WrongArgume
 from cron_descriptor import get_description as _cron_description
 from croniter import CroniterBadDateError, croniter
 
+from grove_jobs.schedule_checks import HOST_ZONES, backward_range, unknown_zone_message
+
 __all__ = [
     "MACROS",
     "CronError",
@@ -121,6 +123,8 @@ def normalize_cron(expression: str) -> str:
         )
     if not _parses(text):
         raise CronError(_explain(text, fields))
+    if problem := backward_range(fields):
+        raise CronError(f"{problem} in {text!r}")
     return text
 
 
@@ -163,16 +167,14 @@ def _compile(expression: str) -> _Spec:
 
 @lru_cache(maxsize=1)
 def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones()) | {"UTC"}
+    return (frozenset(available_timezones()) | {"UTC"}) - HOST_ZONES
 
 
 def validate_timezone(name: str) -> str:
     """Return the IANA zone name, or raise ValueError naming the unknown zone."""
     if isinstance(name, str) and name.strip() in _known_zones():
         return name.strip()
-    raise ValueError(
-        f"unknown timezone {name!r}: expected an IANA name such as 'Europe/London' or 'UTC'"
-    )
+    raise ValueError(unknown_zone_message(name))
 
 
 @lru_cache(maxsize=1024)
@@ -434,11 +436,8 @@ def humanize_next_run(at: datetime, now: datetime, timezone: str) -> str:
     zone = _zone(timezone)
     local, today = at_utc.astimezone(zone), now_utc.astimezone(zone).date()
     days = (local.date() - today).days
-    if days == 0:
-        day = "Today"
-    elif days == 1:
-        day = "Tomorrow"
-    else:
+    day = {0: "Today", 1: "Tomorrow"}.get(days)
+    if day is None:
         # Fixed English names: strftime('%a') would follow the host locale.
         day = f"{_WEEKDAYS[local.weekday()]} {_MONTHS[local.month - 1]} {local.day}"
         if local.year != today.year:

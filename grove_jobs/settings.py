@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
     # Dashboard identity
     trusted_user_header: str | None = None  # e.g. X-Forwarded-Email, only behind a proxy
     local_user: str = "local@grove.invalid"
+    # The role of a visitor without OIDC or a trusted header (they act as local_user). Viewer
+    # unless said otherwise: `make run` says admin, for one person on their own machine.
+    anonymous_role: Literal["viewer", "operator", "editor", "admin"] = "viewer"
 
     # Job types
     job_modules: str = ""  # GROVE_JOB_MODULES: comma-separated modules that register job types

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import actions, data
+from dashboard import actions, data, identity
 from dashboard.components.card import run_now_message
 from dashboard.components.feedback import toast_later
 from dashboard.components.fields import Form, discard, model_form
@@ -22,6 +22,7 @@ from dashboard.nav import CONSOLE
 from grove_jobs.clock import utcnow
 from grove_jobs.db.records import ConfigRecord
 from grove_jobs.exceptions import GroveError, ValidationFailed
+from grove_jobs.executions.redact import shown_to
 from grove_jobs.jobs.registry import find_job_type
 from grove_jobs.schema.job_config import JobConfigPayload
 
@@ -55,6 +56,7 @@ def logs_dialog(config_id: str, execution_id: int, timezone: str) -> None:
     """Every log line of one run, as plain text (never interpreted)."""
     run = data.execution(execution_id)
     if run is not None:
+        run = shown_to(run, full_errors=identity.can("run.traceback"))
         started = local_time(run.started_at or run.queued_at, timezone)
         st.caption(
             safe(

@@ -13,6 +13,7 @@ from dashboard.components.fields import Form, field_input, field_key_class
 from dashboard.display import safe
 from grove_jobs import schedule as cron
 from grove_jobs.clock import utcnow
+from grove_jobs.schedule_checks import HOST_ZONES
 from grove_jobs.schema.job_config import ScheduleSpec
 
 PREVIEW_COUNT = 5
@@ -38,7 +39,8 @@ LABELS = {
 @lru_cache(maxsize=1)
 def timezones() -> list[str]:
     """Every IANA zone name, sorted, UTC first."""
-    return ["UTC", *sorted(z for z in available_timezones() if z != "UTC")]
+    zones = available_timezones() - HOST_ZONES - {"UTC"}
+    return ["UTC", *sorted(zones)]
 
 
 def schedule_section(form: Form, value: dict[str, Any], path: str = "payload.schedule") -> dict:

@@ -26,6 +26,7 @@ from dashboard.render import Registry, default_registry, render_tree
 from grove_jobs.clock import utcnow
 from grove_jobs.db.records import ConfigRecord
 from grove_jobs.exceptions import GroveError
+from grove_jobs.executions.redact import shown_to
 from grove_jobs.render import JOB_HISTORY, JOB_STATUS, execution_tree, history_tree
 from grove_jobs.schema.execution import Execution
 
@@ -57,14 +58,16 @@ def render_status(record: ConfigRecord, allowed: Allowed) -> None:
     section("Latest run")
     # Polls only while a run is active; the fragment reruns alone, not the page.
     live = st.fragment(_live_status, run_every=LIVE_INTERVAL_SECONDS if active else None)
-    live(record.id, timezone, active, allowed("run.cancel"))
+    live(record.id, timezone, active, allowed("run.cancel"), allowed("run.traceback"))
     section("History")
     _history_table(record.id, timezone, allowed)
     section("Trends")
     _charts(record.id, timezone)
 
 
-def _live_status(config_id: str, timezone: str, was_active: bool, can_cancel: bool) -> None:
+def _live_status(
+    config_id: str, timezone: str, was_active: bool, can_cancel: bool, full_errors: bool
+) -> None:
     latest = data.latest_execution(config_id)
     record = data.config(config_id)
     with st.container(border=True, key="latest-run"):
@@ -74,7 +77,7 @@ def _live_status(config_id: str, timezone: str, was_active: bool, can_cancel: bo
         who = latest.requested_by or "the scheduler"
         st.caption(safe(f"Run #{latest.id} · {latest.trigger} · requested by ") + literal(who))
         tree = execution_tree(
-            latest,
+            shown_to(latest, full_errors=full_errors),
             data.tail_logs(latest.id),
             next_run_at=record.next_run_at if record is not None else None,
             timezone=timezone,

@@ -15,10 +15,10 @@ from grove_jobs.exceptions import PermissionDenied
 
 IdentitySource = Literal["oidc", "proxy", "local"]
 
-# Without a grant, the local user (single-user ``make run``) may do everything; anyone who
-# authenticated some other way may only look.
+# Without a grant, anyone may only look. The "local" source is a visitor without OIDC or a
+# trusted header: its default comes from GROVE_ANONYMOUS_ROLE (``make run`` sets admin).
 DEFAULT_ROLES: dict[IdentitySource, Role] = {
-    "local": Role.ADMIN,
+    "local": Role.VIEWER,
     "oidc": Role.VIEWER,
     "proxy": Role.VIEWER,
 }
@@ -53,11 +53,17 @@ class Identity:
 
 
 def resolve_identity(
-    db: Database, *, email: str, source: IdentitySource, name: str | None = None
+    db: Database,
+    *,
+    email: str,
+    source: IdentitySource,
+    name: str | None = None,
+    default_role: Role | None = None,
 ) -> Identity:
-    """An identity with its role: the database grant, else the default for ``source``."""
+    """An identity with its role: the database grant, else ``default_role``, else the
+    default for ``source``."""
     email = normalize_email(email)
-    role = role_of(db, email) or DEFAULT_ROLES[source]
+    role = role_of(db, email) or default_role or DEFAULT_ROLES[source]
     return Identity(email=email, role=role, source=source, name=name)
 
 

@@ -60,6 +60,10 @@ ACTIONS: dict[str, Role] = {
             "config.delete",
             "config.restore",
             "config.apply",
+            # A handler's traceback names server files and code; overriding a destructive
+            # parameter (dryRun: false, ...) is an edit of what a run does.
+            "run.traceback",
+            "run.destructive",
         ),
         Role.EDITOR,
     ),

@@ -31,6 +31,8 @@ _MAX_PRESENTED = 200  # longer input cannot be one of ours; refuse before hashin
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,99}$")
 _DURATION = re.compile(r"^\s*(\d{1,6})\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# Longer lifetimes are "never" in disguise (and 999999w overflows a datetime).
+MAX_LIFETIME = timedelta(days=3650)
 
 
 class InvalidToken(GroveError):
@@ -99,7 +101,12 @@ def parse_duration(text: str) -> timedelta:
         raise ValidationFailed(
             [FieldError("expires", f"{text!r} is not a duration such as 30d, 12h, 15m or 2w")]
         )
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    lifetime = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if lifetime > MAX_LIFETIME:
+        raise ValidationFailed(
+            [FieldError("expires", f"{text!r} is too long: at most {MAX_LIFETIME.days}d")]
+        )
+    return lifetime
 
 
 def _record(row: ApiTokenRow) -> ApiToken:

@@ -18,8 +18,10 @@ from grove_jobs.configs.transfer import (
     ApplyChange,
     parse_objects,
 )
+from grove_jobs.configs.yaml_loader import load_yaml
 from grove_jobs.exceptions import FieldError, ValidationFailed
 from grove_jobs.schema.grove_object import GroveObject
+from grove_jobs.schema.limits import TOO_DEEP
 from grove_jobs.schema.registry import get_type, json_path_get
 
 STDIN = "-"
@@ -40,7 +42,9 @@ def read_document(path: str) -> Any:
     try:
         if suffix == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return load_yaml(text)
+    except RecursionError as exc:  # json's C parser recurses per nesting level
+        raise ValidationFailed([FieldError("", TOO_DEEP, name)]) from exc
     except json.JSONDecodeError as exc:
         message = f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         raise ValidationFailed([FieldError("", message, name)]) from exc

@@ -38,10 +38,13 @@ def render(cli: CliContext, execution_id, history_id, validate_file, lenient, li
     del as_json  # trees are JSON; the flag is accepted for symmetry with other commands
     if validate_file is not None:
         try:
-            tree = json.loads(validate_file.read_text())
-        except ValueError as exc:
-            fail(f"{validate_file}: not JSON: {exc}")
-        errors = validate_tree(tree, JOB_HISTORY, strict=not lenient)
+            try:
+                tree = json.loads(validate_file.read_text())
+            except ValueError as exc:
+                fail(f"{validate_file}: not JSON: {exc}")
+            errors = validate_tree(tree, JOB_HISTORY, strict=not lenient)
+        except RecursionError:  # both the JSON parser and the validator recurse per level
+            fail(f"{validate_file}: nested too deeply to be a RenderTree")
         for error in errors:
             click.echo(f"{error.severity}: {error.path}: [{error.code}] {error.message}", err=True)
         if any(e.severity == "error" for e in errors):

@@ -37,9 +37,16 @@ def _parse_params(pairs: tuple[str, ...]) -> dict:
 @click.option("--timeout", type=float, default=None, help="With --wait: give up after S seconds.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Parameter override.")
 @click.option("--request-id", help="Idempotency key: the same key returns the same run.")
+@click.option(
+    "--allow-destructive",
+    is_flag=True,
+    help="Allow --param to change a destructive parameter (dryRun: false, a threshold).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the execution as JSON.")
 @pass_cli
-def run(cli: CliContext, config_id, wait, timeout, params, request_id, as_json) -> None:
+def run(
+    cli: CliContext, config_id, wait, timeout, params, request_id, allow_destructive, as_json
+) -> None:
     """Queue a run of CONFIG_ID now (a sidecar must be running to execute it)."""
     execution = run_now(
         cli.db,
@@ -47,6 +54,9 @@ def run(cli: CliContext, config_id, wait, timeout, params, request_id, as_json) 
         requested_by=cli_actor(),
         request_id=request_id,
         parameter_overrides=_parse_params(params) or None,
+        # The CLI can reach the database and so edit the config anyway; the flag only makes
+        # a destructive one-off run a deliberate act rather than a typo.
+        allow_destructive=allow_destructive,
     )
     if wait:
         execution = _wait(

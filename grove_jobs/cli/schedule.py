@@ -40,7 +40,14 @@ def schedule_preview(cron_expression, timezone, count, start, as_json) -> None:
             fail(f"--from: {start!r} is not an ISO 8601 instant")
         if at.tzinfo is None:
             fail("--from: give a UTC offset or Z (e.g. 2026-03-08T00:00:00Z)")
-    fires = cron.preview(cron_expression, timezone, at, count)
+    try:
+        fires = cron.preview(cron_expression, timezone, at, count)
+    except (OverflowError, cron.CronError):
+        # Local times (or later fires) beyond year 1 or 9999 do not exist in Python.
+        fail(
+            f"--from: {start!r} is too close to the limits of the calendar (years 1 to 9999) "
+            f"to list {count} fire time(s) in {timezone}"
+        )
     if as_json:
         echo_json(
             [

@@ -36,7 +36,8 @@ def tokens_group() -> None:
 def tokens_create(cli: CliContext, name: str, scopes, expires: str | None, as_json: bool) -> None:
     """Create a token and print it once (stdout), so ``TOKEN=$(grove-jobs tokens create ...)``
     works; the details go to stderr."""
-    lifetime = tokens.parse_duration(expires) if expires else None
+    # An empty --expires is a mistake, not a request for a token that never expires.
+    lifetime = tokens.parse_duration(expires) if expires is not None else None
     record, secret = tokens.create_token(
         cli.db, name=name, scopes=set(scopes), created_by=cli_actor(), expires_in=lifetime
     )

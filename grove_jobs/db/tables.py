@@ -47,6 +47,9 @@ class JobConfigRow(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+API_REQUEST_SQL = "request_id LIKE 'api:%'"
+
+
 class JobExecutionRow(Base):
     """One run of a config; retries are further attempts of the same row."""
 
@@ -80,6 +83,14 @@ class JobExecutionRow(Base):
         Index("ix_job_executions_completed_at", "completed_at"),
         # The Runs page's time window (grove_jobs.executions.runs).
         Index("ix_job_executions_queued_at", "queued_at"),
+        # An API Idempotency-Key is unique per token across every job, not per job.
+        Index(
+            "ux_job_executions_api_request",
+            "request_id",
+            unique=True,
+            postgresql_where=text(API_REQUEST_SQL),
+            sqlite_where=text(API_REQUEST_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -20,12 +20,22 @@ from grove_jobs.jobs.registry import UnknownJobType, find_job_type
 from grove_jobs.schema.execution import Execution, ExecutionStatus, Trigger
 from grove_jobs.schema.grove_object import nul_errors, pydantic_errors
 from grove_jobs.schema.job_config import JobConfigPayload, untagged_parameters
+from grove_jobs.schema.markers import destructive_changes
 
 _EXECUTIONS = JobExecutionRow.__table__
 
 
-def validate_overrides(payload: JobConfigPayload, overrides: dict[str, Any] | None) -> None:
-    """Overrides must produce valid parameters for the job type; errors name ``parameters.X``."""
+DESTRUCTIVE_DENIED = (
+    "is destructive: overriding it for one run needs the editor role (dashboard), a token "
+    "with the write scope (API) or --allow-destructive (CLI)"
+)
+
+
+def validate_overrides(
+    payload: JobConfigPayload, overrides: dict[str, Any] | None, *, allow_destructive: bool = False
+) -> None:
+    """Overrides must produce valid parameters for the job type, and may change a field
+    marked ``Destructive`` only when ``allow_destructive``; errors name ``parameters.X``."""
     if not overrides:
         return
     if found := nul_errors(overrides, "parameters"):
@@ -39,9 +49,12 @@ def validate_overrides(payload: JobConfigPayload, overrides: dict[str, Any] | No
         )
     merged = {**payload.parameters_json(), **untagged_parameters(payload.job_type, overrides)}
     try:
-        kind.parameters.model_validate(merged)
+        parameters = kind.parameters.model_validate(merged)
     except ValidationError as exc:
         raise ValidationFailed(pydantic_errors(exc, "parameters")) from exc
+    changed = destructive_changes(payload.parameters, parameters)
+    if changed and not allow_destructive:
+        raise ValidationFailed([FieldError(f"parameters.{f}", DESTRUCTIVE_DENIED) for f in changed])
 
 
 def runnable_payload(session: Session, config_id: str) -> JobConfigPayload:
@@ -68,16 +81,18 @@ def run_now(
     trigger: Trigger = "manual",
     scheduled_for: datetime | None = None,
     at: datetime | None = None,
+    allow_destructive: bool = False,
 ) -> Execution:
     """Queue a manual run. The same ``request_id`` always returns the same execution, so a
     double click, a Streamlit rerun or a retried API call never starts two runs.
     ``scheduled_for`` is the run's logical time when it is not the request time (a retry of a
-    past run keeps that run's)."""
+    past run keeps that run's). Overrides that change a ``Destructive`` parameter need
+    ``allow_destructive`` (the caller's right)."""
     at = at or utcnow()
     request_id = request_id or uuid.uuid4().hex
     with db.write() as session:
         payload = runnable_payload(session, config_id)
-        validate_overrides(payload, parameter_overrides)
+        validate_overrides(payload, parameter_overrides, allow_destructive=allow_destructive)
         insert_ignore(
             session,
             _EXECUTIONS,
@@ -117,8 +132,10 @@ def retry_execution(
     requested_by: str,
     request_id: str | None = None,
     at: datetime | None = None,
+    allow_destructive: bool = False,
 ) -> Execution:
-    """Start a new manual run of a finished execution's config, with the same overrides."""
+    """Start a new manual run of a finished execution's config, with the same overrides
+    (which are checked again, destructive ones included, against the config as it is now)."""
     with db.read() as session:
         row = session.get(JobExecutionRow, execution_id)
         if row is None:
@@ -137,6 +154,7 @@ def retry_execution(
         trigger="retry",
         scheduled_for=logical,
         at=at,
+        allow_destructive=allow_destructive,
     )
 
 

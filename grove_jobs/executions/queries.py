@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from grove_jobs.db.engine import Database
@@ -15,6 +15,7 @@ from grove_jobs.db.records import (
     log_record,
 )
 from grove_jobs.db.tables import (
+    API_REQUEST_SQL,
     ExecutionLogRow,
     JobExecutionRow,
     SchedulerNodeRow,
@@ -69,6 +70,18 @@ def get_execution(db: Database, execution_id: int) -> Execution:
         if row is None:
             raise NotFound("execution", execution_id)
         return execution_record(row)
+
+
+def execution_by_api_request(db: Database, request_id: str) -> Execution | None:
+    """The execution an API ``request_id`` (``api:...``) created, on whichever job."""
+    with db.read() as session:
+        row = session.scalars(
+            select(JobExecutionRow).where(
+                JobExecutionRow.request_id == request_id,
+                text(API_REQUEST_SQL),  # lets PostgreSQL use the partial unique index
+            )
+        ).first()
+        return execution_record(row) if row is not None else None
 
 
 def execution_logs(

@@ -8,6 +8,7 @@ from pydantic import BaseModel, SerializeAsAny, ValidationError
 
 from grove_jobs.exceptions import FieldError, ValidationFailed
 from grove_jobs.schema.base import CamelModel
+from grove_jobs.schema.limits import walk_strings
 from grove_jobs.schema.meta import MANAGED_META_FIELDS, GroveMeta
 from grove_jobs.schema.registry import get_type
 
@@ -51,25 +52,13 @@ def pydantic_errors(exc: ValidationError, prefix: str = "", source: str | None =
 
 def nul_errors(data: Any, path: str = "", source: str | None = None) -> list[FieldError]:
     """NUL characters anywhere in the input: PostgreSQL cannot store them in text or JSONB,
-    so they are rejected up front on every database alike."""
-    if isinstance(data, str):
-        return (
-            [FieldError(path, "must not contain NUL (\\x00) characters", source)]
-            if ("\x00" in data)
-            else []
-        )
-    if isinstance(data, dict):
-        found = []
-        for key, value in data.items():
-            sub = f"{path}.{key}" if path else str(key)
-            found.extend(nul_errors(str(key), sub, source) + nul_errors(value, sub, source))
-        return found
-    if isinstance(data, list):
-        found = []
-        for index, value in enumerate(data):
-            found.extend(nul_errors(value, f"{path}.{index}" if path else str(index), source))
-        return found
-    return []
+    so they are rejected up front on every database alike. Input nested deeper than
+    MAX_DEPTH raises ValidationFailed (the walk is iterative: no RecursionError)."""
+    return [
+        FieldError(where, "must not contain NUL (\\x00) characters", source)
+        for where, text in walk_strings(data, path, source)
+        if "\x00" in text
+    ]
 
 
 def parse_grove_object(

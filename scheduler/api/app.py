@@ -13,6 +13,7 @@ from scheduler.api.auth import AuthMiddleware
 from scheduler.api.context import ApiContext, TickSource
 from scheduler.api.endpoints import alerts, backfill, executions, jobs, ops
 from scheduler.api.errors import install_error_handlers
+from scheduler.api.limits import BodyLimitMiddleware
 
 DESCRIPTION = """
 Trigger and inspect grove-jobs runs, and read or replace job configs.
@@ -25,11 +26,15 @@ reads, `run` triggers and cancels, `write` replaces configs.
 
 **Runs.** `POST /api/jobs/{id}/trigger` answers 202 with the queued execution. An
 `Idempotency-Key` header makes retries safe: the same key from the same token returns the
-first call's execution (200). Trigger calls are rate-limited per token (429 + Retry-After).
+first call's execution (200); the same key on another job, or with other parameters, is 409.
+Trigger calls are rate-limited per token (429 + Retry-After).
 
 **Edits.** `PUT /api/jobs/{id}` needs `If-Match` with the version from `GET` (its `ETag`);
 without it 428, with a stale one 409 naming both versions. Invalid input is 422 with one
 `{"path", "message"}` per field, e.g. `payload.schedule.cronExpression`.
+
+**Limits.** Request bodies are at most 262144 bytes (256 KiB; 413 beyond); JSON may nest at
+most 32 levels (422 beyond).
 """
 
 
@@ -51,6 +56,7 @@ def create_app(db: Database, settings: Settings, sidecar: TickSource | None = No
     app.state.grove = ApiContext(db=db, settings=settings, sidecar=sidecar)
     install_error_handlers(app)
     app.add_middleware(AuthMiddleware)
+    app.add_middleware(BodyLimitMiddleware)  # outermost: refused before anything reads it
     for table in (ops.routes, jobs.routes, backfill.routes, executions.routes, alerts.routes):
         table.install(app)
     return app

@@ -56,6 +56,11 @@ class Principal:
     def actor(self) -> str:
         return self.token.actor
 
+    @property
+    def sees_tracebacks(self) -> bool:
+        """Tracebacks name server files and code: only ``write`` tokens get them whole."""
+        return "write" in self.token.scopes
+
 
 def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the caller the middleware authenticated."""

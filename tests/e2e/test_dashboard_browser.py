@@ -22,6 +22,7 @@ from grove_jobs.configs.store import get_config
 from grove_jobs.db.tables import JobExecutionRow, SchedulerNodeRow
 from grove_jobs.executions.queries import execution_history
 from grove_jobs.schema.execution import Execution
+from tests.e2e.conftest import READY_TIMEOUT_MS, wait_until_ready
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Stack
@@ -29,11 +30,13 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 T = TypeVar("T")
-LOAD_TIMEOUT = 30_000
-RUN_TIMEOUT = 45_000
+# Bounds on the page's own ready state, not expected durations (see conftest).
+LOAD_TIMEOUT = RUN_TIMEOUT = READY_TIMEOUT_MS
 
 
-def eventually(probe: Callable[[], T | None], timeout: float = 30.0, what: str = "") -> T:
+def eventually(
+    probe: Callable[[], T | None], timeout: float = READY_TIMEOUT_MS / 1000, what: str = ""
+) -> T:
     """Poll ``probe`` (a database read) until it returns something truthy."""
     deadline = time.monotonic() + timeout
     delay = 0.05
@@ -50,12 +53,14 @@ def eventually(probe: Callable[[], T | None], timeout: float = 30.0, what: str =
 def open_console(page: Page, stack: Stack) -> None:
     page.goto(stack.url())
     expect(page.get_by_role("heading", name="Jobs console")).to_be_visible(timeout=LOAD_TIMEOUT)
+    wait_until_ready(page)
 
 
 def open_inspector(page: Page, stack: Stack, config_id: str, tab: str | None = None) -> None:
     query = {"config": config_id, **({"tab": tab} if tab else {})}
     page.goto(stack.url(f"inspector?{urlencode(query)}"))
     expect(page.get_by_role("tab", name="Configuration")).to_be_visible(timeout=LOAD_TIMEOUT)
+    wait_until_ready(page)
     if tab is None:
         expect(page.get_by_role("button", name="Save changes")).to_be_visible()
 
@@ -84,8 +89,7 @@ def latest(stack: Stack, config_id: str) -> Execution | None:
 
 def settle(page: Page) -> None:
     """Wait until the script run is over and every element is drawn (no skeletons)."""
-    expect(page.locator('[data-test-script-state="notRunning"]')).to_have_count(1)
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
+    wait_until_ready(page)
 
 
 def screenshot(page: Page, path: Path, height: int = 2200) -> None:

@@ -18,20 +18,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 
 from grove_jobs.auth.roles import grant_role
 from grove_jobs.configs.revisions import list_revisions
 from grove_jobs.configs.store import get_config, update_config
 from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
+from grove_jobs.db.tables import JobExecutionRow
 from grove_jobs.demo import seed
+from grove_jobs.engine.enqueue import run_now
 from grove_jobs.exceptions import PermissionDenied
 from grove_jobs.executions.queries import execution_history
 from grove_jobs.schema.grove_object import parse_grove_object
 from tests.e2e.commands import streamlit_command
+from tests.e2e.conftest import READY_TIMEOUT_MS, wait_until_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,7 +45,7 @@ HEADER = "X-Forwarded-Email"
 VIEWER, OPERATOR, EDITOR = "viewer@example.com", "op@example.com", "ed@example.com"
 CONFIG = "mock-health-check"
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
-LOAD_TIMEOUT = 30_000
+LOAD_TIMEOUT = READY_TIMEOUT_MS  # a bound on the page's ready state (see conftest)
 
 
 @dataclass(frozen=True)
@@ -122,16 +127,16 @@ def _page_as(browser: Any, email: str | None) -> Page:
     context = browser.new_context(
         viewport={"width": 1440, "height": 1000}, extra_http_headers=headers
     )
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(READY_TIMEOUT_MS)
     return context.new_page()
 
 
 def _open_inspector(page: Page, dashboard: ProxiedDashboard) -> None:
     page.goto(f"{dashboard.base_url}/inspector?config={CONFIG}")
     expect(page.get_by_role("tab", name="Configuration")).to_be_visible(timeout=LOAD_TIMEOUT)
-    expect(page.get_by_label("Title")).to_be_visible()
     # Let the script run finish, so absent buttons are absent, not merely not drawn yet.
-    expect(page.locator('[data-test-script-state="notRunning"]')).to_have_count(1)
+    wait_until_ready(page)
+    expect(page.get_by_label("Title")).to_be_visible()
 
 
 def test_viewer_sees_no_write_buttons(browser: Any, dashboard: ProxiedDashboard) -> None:
@@ -203,7 +208,7 @@ def test_editor_can_save(browser: Any, dashboard: ProxiedDashboard) -> None:
         title.fill("Saved by the editor")
         title.press("Tab")
         page.get_by_role("button", name="Save changes").click()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + READY_TIMEOUT_MS / 1000
         while get_config(dashboard.db, CONFIG).version == before:
             assert time.monotonic() < deadline, "the editor's save never reached the database"
             time.sleep(0.1)
@@ -238,7 +243,7 @@ def test_editor_restores_a_revision_from_the_history_tab(
         expect(row).to_have_count(1)
         row.click()  # revisions are collapsed rows
         page.get_by_role("button", name=f"Restore version {target.version}").click()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + READY_TIMEOUT_MS / 1000
         while get_config(dashboard.db, CONFIG).version == current:
             assert time.monotonic() < deadline, "the restore never reached the database"
             time.sleep(0.1)
@@ -247,3 +252,80 @@ def test_editor_restores_a_revision_from_the_history_tab(
     assert get_config(dashboard.db, CONFIG).object.meta.title == HOSTILE
     newest = list_revisions(dashboard.db, CONFIG)[0]
     assert (newest.version, newest.actor, newest.source) == (current + 1, EDITOR, "ui")
+
+
+CLEANUP = "weekly-orphan-cleanup"
+TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    '  File "/srv/app/grove_jobs/handlers/health_check.py", line 42, in run\n'
+    "    raise RuntimeError('disk on fire')\n"
+    "RuntimeError: disk on fire"
+)
+
+
+def _override_dry_run(page: Page, dashboard: ProxiedDashboard) -> None:
+    """Open the cleanup's Run-with-overrides dialog, switch Dry run off and press Run now."""
+    page.goto(f"{dashboard.base_url}/inspector?config={CLEANUP}")
+    expect(page.get_by_role("tab", name="Configuration")).to_be_visible(timeout=LOAD_TIMEOUT)
+    wait_until_ready(page)
+    page.get_by_role("button", name="Run with overrides…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Dry run", exact=True).click()
+    expect(dialog.get_by_text("dryRun = False")).to_be_visible()  # listed as an override
+    dialog.get_by_role("button", name="Run now").click()
+
+
+def test_operator_cannot_switch_off_a_dry_run(browser: Any, dashboard: ProxiedDashboard) -> None:
+    page = _page_as(browser, OPERATOR)
+    try:
+        _override_dry_run(page, dashboard)
+        expect(page.get_by_text("is destructive", exact=False).first).to_be_visible()
+    finally:
+        page.context.close()
+    assert execution_history(dashboard.db, CLEANUP).total == 0
+
+
+def test_editor_may_switch_off_a_dry_run(browser: Any, dashboard: ProxiedDashboard) -> None:
+    page = _page_as(browser, EDITOR)
+    try:
+        _override_dry_run(page, dashboard)
+        deadline = time.monotonic() + READY_TIMEOUT_MS / 1000
+        while execution_history(dashboard.db, CLEANUP).total == 0:
+            assert time.monotonic() < deadline, "the editor's run never reached the database"
+            time.sleep(0.1)
+    finally:
+        page.context.close()
+    run = execution_history(dashboard.db, CLEANUP).items[0]
+    assert run.parameter_overrides == {"dryRun": False} and run.requested_by == EDITOR
+
+
+@pytest.fixture
+def failed_with_traceback(dashboard: ProxiedDashboard) -> str:
+    """A config whose latest run failed with a traceback naming a server path."""
+    config = "daily-advancement"
+    run = run_now(dashboard.db, config, requested_by="seed")
+    with dashboard.db.write() as session:
+        session.execute(
+            update(JobExecutionRow)
+            .where(JobExecutionRow.id == run.id)
+            .values(status="failed", attempt=1, error=TRACEBACK)
+        )
+    return config
+
+
+@pytest.mark.parametrize(("who", "full"), [(VIEWER, False), (OPERATOR, False), (EDITOR, True)])
+def test_only_editors_see_tracebacks(
+    browser: Any, dashboard: ProxiedDashboard, failed_with_traceback: str, who: str, full: bool
+) -> None:
+    page = _page_as(browser, who)
+    try:
+        query = urlencode({"config": failed_with_traceback, "tab": "Execution Status"})
+        page.goto(f"{dashboard.base_url}/inspector?{query}")
+        latest = page.locator(".st-key-latest-run")
+        expect(latest.get_by_text("RuntimeError: disk on fire").first).to_be_visible(
+            timeout=LOAD_TIMEOUT
+        )
+        wait_until_ready(page)
+        expect(latest.get_by_text("/srv/app", exact=False)).to_have_count(1 if full else 0)
+    finally:
+        page.context.close()

@@ -50,7 +50,10 @@ def test_unknown_actions_need_admin() -> None:
 
 
 def test_default_roles_by_source(db: Database) -> None:
-    assert resolve_identity(db, email="me@local", source="local").role == Role.ADMIN
+    # A visitor without a login only looks, unless GROVE_ANONYMOUS_ROLE (default_role) says.
+    assert resolve_identity(db, email="me@local", source="local").role == Role.VIEWER
+    local_admin = resolve_identity(db, email="me@local", source="local", default_role=Role.ADMIN)
+    assert local_admin.role == Role.ADMIN
     assert resolve_identity(db, email="a@example.com", source="proxy").role == Role.VIEWER
     assert resolve_identity(db, email="b@example.com", source="oidc").role == Role.VIEWER
     grant_role(db, "A@Example.com", "operator", granted_by="admin")
@@ -124,6 +127,23 @@ def test_dashboard_writes_recheck_the_role(
         identity.current_user()
 
 
+def test_anonymous_visitors_are_viewers_by_default(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import context, identity
+
+    monkeypatch.setenv("GROVE_DATABASE_URL", db.url)
+    monkeypatch.delenv("GROVE_TRUSTED_USER_HEADER", raising=False)
+    monkeypatch.delenv("GROVE_ANONYMOUS_ROLE", raising=False)
+    context.reset()
+    try:
+        me = identity.current_identity()
+        assert (me.source, me.role) == ("local", Role.VIEWER)
+        assert not identity.can("run.start")
+    finally:
+        context.reset()
+
+
 def test_local_user_is_admin_unless_granted_otherwise(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -132,6 +152,7 @@ def test_local_user_is_admin_unless_granted_otherwise(
     monkeypatch.setenv("GROVE_DATABASE_URL", db.url)
     monkeypatch.delenv("GROVE_TRUSTED_USER_HEADER", raising=False)
     monkeypatch.setenv("GROVE_LOCAL_USER", "me@laptop")
+    monkeypatch.setenv("GROVE_ANONYMOUS_ROLE", "admin")  # what make run sets
     context.reset()
     try:
         me = identity.current_identity()

@@ -71,7 +71,11 @@ def test_every_check_passing(url: str, tmp_path: Path, api_server: ThreadingHTTP
     checks = {c["name"]: c for c in result.data["checks"]}
     assert list(checks) == ["database", "storage", "api", "rag"]
     assert checks["database"]["severity"] == "ok" and checks["database"]["latencyMs"] >= 0
-    assert checks["storage"]["severity"] == "ok" and checks["storage"]["freeBytes"] > 0
+    assert checks["storage"]["severity"] == "ok"
+    if url.startswith("sqlite"):  # the database file's directory; nothing local on PostgreSQL
+        assert checks["storage"]["freeBytes"] > 0
+    else:
+        assert "nothing stored locally" in checks["storage"]["message"]
     assert checks["api"]["severity"] == "ok" and checks["api"]["status"] == 200
     assert checks["api"]["url"].endswith("/healthz")
     # No RAG backend exists to configure: a warning, below the "error" threshold.
@@ -94,24 +98,45 @@ def test_database_unreachable_is_critical(tmp_path: Path) -> None:
     assert [m.split(":")[0] for m in recorder.messages()] == ["database", "storage"]
 
 
-def test_storage_failing(url: str, tmp_path: Path) -> None:
+def _sqlite_in(directory: Path) -> str:
+    return f"sqlite:///{directory / 'grove.db'}"
+
+
+def test_storage_failing(tmp_path: Path) -> None:
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
-    ctx, _ = make_context(url, settings=_settings(not_a_dir))
+    ctx, _ = make_context(_sqlite_in(not_a_dir), settings=_settings(tmp_path))
     with pytest.raises(HealthCheckFailed, match="storage"):
         run(_params(["storage"]), ctx)
 
-    missing = _settings(tmp_path / "missing")
-    result = health_check.check_storage(make_context(url, settings=missing)[0])
+    missing = make_context(_sqlite_in(tmp_path / "missing"), settings=_settings(tmp_path))[0]
+    result = health_check.check_storage(missing)
     assert (result.severity, "does not exist" in result.message) == ("error", True)
 
 
-def test_storage_low_on_space(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_storage_checks_where_the_database_really_is(tmp_path: Path) -> None:
+    """The data directory only matters when the SQLite file is in it: a missing one is no
+    problem with the database elsewhere (the first Run Now on a fresh machine failed)."""
+    never_created = _settings(tmp_path / "never-created")
+    beside = make_context(_sqlite_in(tmp_path), settings=never_created)[0]
+    sqlite = health_check.check_storage(beside)
+    assert sqlite.severity == "ok" and sqlite.details["path"] == str(tmp_path)
+    server = "postgresql+psycopg://grove@db.invalid:5432/grove"
+    postgres = health_check.check_storage(make_context(server, settings=never_created)[0])
+    assert postgres.severity == "ok" and "nothing stored locally" in postgres.message
+    memory = health_check.check_storage(make_context("sqlite://", settings=never_created)[0])
+    assert memory.severity == "ok"
+    default = Settings(data_dir=tmp_path / "data")  # type: ignore[arg-type]
+    assert health_check.storage_dir(default.effective_database_url) == tmp_path / "data"
+
+
+def test_storage_low_on_space(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     class Usage:
         total, used, free = 100 * 2**30, 99 * 2**30, 2**30 // 2  # 0.5 % free
 
     monkeypatch.setattr(health_check.shutil, "disk_usage", lambda _: Usage())
-    result = health_check.check_storage(make_context(url, settings=_settings(tmp_path))[0])
+    ctx = make_context(_sqlite_in(tmp_path), settings=_settings(tmp_path))[0]
+    result = health_check.check_storage(ctx)
     assert result.severity == "critical" and "only 0.5 GiB free" in result.message
 
 

@@ -56,6 +56,7 @@ def db(
     url = f"sqlite:///{path}"
     monkeypatch.setenv("GROVE_DATABASE_URL", url)
     monkeypatch.setenv("GROVE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("GROVE_ANONYMOUS_ROLE", "admin")  # the local user, as under make run
     context.reset()
     data.clear()
     database = Database(url)

@@ -24,6 +24,7 @@ from grove_jobs.engine.context import JobCancelled, JobContext, JobResult
 from grove_jobs.jobs.database import database_for
 from grove_jobs.jobs.registry import job_type
 from grove_jobs.schema.base import CamelModel, unique_items
+from grove_jobs.schema.markers import Destructive
 
 # Per-document outcomes kept in the result (the counts always cover everything).
 MAX_OUTCOMES = 1000
@@ -39,7 +40,7 @@ class AdvancementBatchParameters(CamelModel):
     lifecycle_model_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     from_tiers: list[Tier] | None = Field(default=None, min_length=1)
     signal_period: SignalPeriod = "last_30d"
-    dry_run: bool = False
+    dry_run: Annotated[bool, Destructive] = False
 
     _check_unique = field_validator("from_tiers")(unique_items)
 

@@ -14,10 +14,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from grove_jobs.engine.context import JobContext, JobResult
@@ -140,12 +141,24 @@ def check_database(ctx: JobContext) -> CheckResult:
     return CheckResult("database", "ok", f"round trip {ms} ms", {"latencyMs": ms})
 
 
+def storage_dir(database_url: str) -> Path | None:
+    """Where this deployment stores its data on local disk: the SQLite file's directory; None
+    for a database server (PostgreSQL) or an in-memory SQLite."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database).expanduser().absolute().parent
+
+
 def check_storage(ctx: JobContext) -> CheckResult:
-    """The data directory exists, a file can be written there, and space is left."""
-    path = settings_for(ctx).data_dir
+    """The directory the database file lives in exists, takes a new file, and has space left.
+    With PostgreSQL nothing is stored locally, so there is nothing to check here."""
+    path = storage_dir(ctx.database_url or settings_for(ctx).effective_database_url)
+    if path is None:
+        return CheckResult("storage", "ok", "nothing stored locally: the database is a server")
     details: dict[str, Any] = {"path": str(path)}
     if not path.is_dir():
-        return CheckResult("storage", "error", f"data directory {path} does not exist", details)
+        return CheckResult("storage", "error", f"database directory {path} does not exist", details)
     try:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".grove-health-") as probe:
             probe.write(b"ok")

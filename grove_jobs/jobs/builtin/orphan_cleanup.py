@@ -35,6 +35,7 @@ from grove_jobs.jobs.registry import job_type
 from grove_jobs.notifications.tables import NotificationRow
 from grove_jobs.schema.base import CamelModel, unique_items
 from grove_jobs.schema.execution import TERMINAL_STATUSES
+from grove_jobs.schema.markers import Destructive
 
 CHUNK = 500
 MAX_IDS_REPORTED = 1000
@@ -74,8 +75,8 @@ class OrphanCleanupParameters(CamelModel):
     entity_types: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         min_length=1, max_length=20
     )
-    orphan_threshold_days: int = Field(ge=1, le=3650)
-    dry_run: bool = False
+    orphan_threshold_days: Annotated[int, Field(ge=1, le=3650), Destructive]
+    dry_run: Annotated[bool, Destructive] = False
 
     _check_unique = field_validator("entity_types")(unique_items)
 

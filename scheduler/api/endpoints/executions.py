@@ -14,6 +14,7 @@ from grove_jobs.db.records import ConfigRecord, execution_json
 from grove_jobs.engine.enqueue import cancel_execution
 from grove_jobs.executions import queries
 from grove_jobs.executions.queries import execution_logs
+from grove_jobs.executions.redact import shown_to
 from grove_jobs.schema.execution import Execution, LogLine
 from scheduler.api.auth import Principal, current_principal
 from scheduler.api.context import ApiContext, get_context
@@ -70,11 +71,14 @@ def _timezone(execution: Execution, config: ConfigRecord | None) -> str:
 )
 def get_execution(
     ctx: Ctx,
+    caller: Caller,
     execution_id: ExecutionId,
     log_limit: Annotated[int, Query(alias="logLimit", ge=0, le=5000)] = 500,
 ) -> JSONResponse:
     """The execution, its last ``logLimit`` log lines (oldest first) and ``renderTree``."""
-    execution = queries.get_execution(ctx.db, execution_id)
+    execution = shown_to(
+        queries.get_execution(ctx.db, execution_id), full_errors=caller.sees_tracebacks
+    )
     logs = execution_logs(ctx.db, execution_id, limit=log_limit, tail=True)
     data = execution_json(execution, logs)
     data["renderTree"] = render_tree(ctx, execution, logs)
@@ -98,4 +102,5 @@ def cancel(ctx: Ctx, caller: Caller, execution_id: ExecutionId) -> JSONResponse:
     """Queued or retrying runs end at once; a running one is flagged and stopped by its sidecar
     (cooperatively, else by stopping its worker)."""
     execution = cancel_execution(ctx.db, execution_id, requested_by=caller.actor)
+    execution = shown_to(execution, full_errors=caller.sees_tracebacks)
     return JSONResponse(execution_json(execution), 202 if execution.is_active else 200)

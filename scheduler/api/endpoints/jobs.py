@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import Body, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 
 from grove_jobs.auth.audit import revision_changes
 from grove_jobs.configs.query import ConfigQuery, ConfigView, last_runs, list_configs
@@ -17,9 +18,11 @@ from grove_jobs.db.records import execution_json
 from grove_jobs.demo import MOCK_HEALTH_CHECK
 from grove_jobs.engine.enqueue import run_now
 from grove_jobs.exceptions import AlreadyExists, FieldError, NotFound, ValidationFailed
-from grove_jobs.executions.queries import execution_history
+from grove_jobs.executions.queries import execution_by_api_request, execution_history
+from grove_jobs.executions.redact import shown_to
 from grove_jobs.schema.execution import ExecutionStatus
 from grove_jobs.schema.grove_object import GroveObject, parse_grove_object
+from grove_jobs.schema.limits import walk_strings
 from grove_jobs.schema.meta import SLUG_PATTERN
 from scheduler.api.auth import Principal, current_principal, rate_limited
 from scheduler.api.context import ApiContext, get_context
@@ -78,24 +81,18 @@ def is_slug(value: str) -> bool:
 
 def unstorable(value: Any, path: str) -> list[FieldError]:
     """Strings no database can keep as given: NUL (PostgreSQL text and JSONB reject it) and
-    lone surrogates (not encodable as UTF-8). Refused up front as 422, not stored mangled."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return [FieldError(path, "must not contain NUL characters")]
+    lone surrogates (not encodable as UTF-8). Refused up front as 422, not stored mangled.
+    Nesting deeper than MAX_DEPTH is refused too (ValidationFailed), without recursing."""
+    errors = []
+    for where, text in walk_strings(value, path):
+        if "\x00" in text:
+            errors.append(FieldError(where, "must not contain NUL characters"))
+            continue
         try:
-            value.encode("utf-8")
+            text.encode("utf-8")
         except UnicodeEncodeError:
-            return [FieldError(path, "must be valid Unicode text")]
-        return []
-    if isinstance(value, dict):
-        errors = []
-        for key, item in value.items():
-            sub = f"{path}.{key}" if path else str(key)
-            errors.extend(unstorable(key, sub) or unstorable(item, sub))
-        return errors
-    if isinstance(value, list):
-        return [e for i, item in enumerate(value) for e in unstorable(item, f"{path}.{i}")]
-    return []
+            errors.append(FieldError(where, "must be valid Unicode text"))
+    return errors
 
 
 def job_view(ctx: ApiContext, config_id: str) -> ConfigView:
@@ -245,12 +242,25 @@ def put_job(
 TRIGGER_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": ExecutionOut, "description": "Queued; Location names the execution"},
     200: {"model": ExecutionOut, "description": "Repeated Idempotency-Key: the same execution"},
-    409: {"model": ErrorOut, "description": "Idempotency-Key reused with other parameters"},
+    409: {
+        "model": ErrorOut,
+        "description": "Idempotency-Key reused with other parameters or on another job",
+    },
     **AUTH,
     **E404,
     **E422,
     **E429,
 }
+
+
+def _refuse_key_of_another_job(ctx: ApiContext, request_id: str, config_id: str) -> None:
+    earlier = execution_by_api_request(ctx.db, request_id)
+    if earlier is not None and earlier.job_config_id != config_id:
+        raise HTTPException(
+            409,
+            f"this Idempotency-Key was already used on job {earlier.job_config_id!r} "
+            f"(execution {earlier.id}); use a new key for another job",
+        )
 
 
 def trigger(
@@ -266,24 +276,34 @@ def trigger(
     errors = unstorable(parameters or {}, "parameters")
     if errors:
         raise ValidationFailed(errors)
-    # Keys are scoped per token, so two clients that happen to pick the same key never share
-    # (or see) each other's runs.
+    # Keys are scoped per token (two clients that happen to pick the same key never share or
+    # see each other's runs) and span every job: a key names one request, on one job.
     request_id = f"api:{caller.token.id}:{idempotency_key}" if idempotency_key else None
+    if request_id is not None:
+        _refuse_key_of_another_job(ctx, request_id, config_id)
     at = ctx.clock()
-    execution = run_now(
-        ctx.db,
-        config_id,
-        requested_by=caller.actor,
-        request_id=request_id,
-        parameter_overrides=parameters or None,
-        trigger="api",
-        at=at,
-    )
+    try:
+        execution = run_now(
+            ctx.db,
+            config_id,
+            requested_by=caller.actor,
+            request_id=request_id,
+            parameter_overrides=parameters or None,
+            trigger="api",
+            at=at,
+            allow_destructive="write" in caller.token.scopes,
+        )
+    except IntegrityError:
+        # The same key was just used on another job by a concurrent request: the partial
+        # unique index refused this one.
+        if request_id is not None:
+            _refuse_key_of_another_job(ctx, request_id, config_id)
+        raise
     created = execution.queued_at == at  # an earlier call's row keeps its own queued_at
     if not created and (execution.parameter_overrides or None) != (parameters or None):
         raise HTTPException(409, "this Idempotency-Key was already used with different parameters")
     return JSONResponse(
-        execution_json(execution),
+        execution_json(shown_to(execution, full_errors=caller.sees_tracebacks)),
         202 if created else 200,
         headers={"Location": f"/api/executions/{execution.id}"},
     )
@@ -337,6 +357,7 @@ def trigger_job(
 )
 def list_job_executions(
     ctx: Ctx,
+    caller: Caller,
     request: Request,
     config_id: ConfigId,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -352,7 +373,9 @@ def list_job_executions(
         ctx.db, config_id, limit=limit, before_id=before, statuses=statuses or None
     )
     body: dict[str, Any] = {
-        "items": [execution_json(e) for e in page.items],
+        "items": [
+            execution_json(shown_to(e, full_errors=caller.sees_tracebacks)) for e in page.items
+        ],
         "total": page.total,
         "next": None,
     }
