@@ -7,7 +7,8 @@ from __future__ import annotations
 import grove_jobs.alerts.tables
 import grove_jobs.auth.tables
 import grove_jobs.db.tables
-import grove_jobs.domain.tables  # noqa: F401  (the content domain)
+import grove_jobs.domain.tables  # the content domain
+import grove_jobs.pauses.tables  # noqa: F401
 from grove_jobs.db.base import Base
 
 metadata = Base.metadata

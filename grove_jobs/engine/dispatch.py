@@ -18,6 +18,7 @@ from grove_jobs.db.dialect import lock_rows, notify
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
 from grove_jobs.engine.retry import retry_delay
+from grove_jobs.pauses.hold import startable
 from grove_jobs.schema.execution import ExecutionStatus
 from grove_jobs.schema.job_config import RetryPolicy
 
@@ -96,7 +97,7 @@ def _claim(session: Session, *, worker_id: str, limit: int, at: datetime) -> lis
             session,
             select(E.id, E.config_id)
             .join(JobConfigRow, JobConfigRow.id == E.config_id)
-            .where(E.status.in_(WAITING), E.run_after <= at)
+            .where(E.status.in_(WAITING), E.run_after <= at, startable(session, at))
             .order_by(E.run_after, E.id)
             .limit(limit * 4),
             of=JobConfigRow,
