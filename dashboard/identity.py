@@ -31,6 +31,7 @@ Action = Literal[
     "run.start",
     "run.retry",
     "run.cancel",
+    "admin",
 ]
 
 

@@ -3,6 +3,7 @@
 CONSOLE = "views/console.py"
 INSPECTOR = "views/inspector.py"
 NEW_CONFIG = "views/new_config.py"
+ADMIN = "views/admin.py"
 
 # Query parameter naming the inspected config: /inspector?config=<id> is a shareable URL.
 CONFIG_PARAM = "config"
