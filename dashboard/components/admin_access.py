@@ -121,6 +121,7 @@ def render_users() -> None:
 def _grant() -> None:
     def action() -> str:
         grant = admin_actions.grant_role(value("role_email") or "", value("role_role"))
+        st.session_state["role_email"] = ""
         return f"{safe(grant.email)} is now {grant.role.value}."
 
     submit("grant", action, name_field="email")

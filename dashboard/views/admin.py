@@ -123,7 +123,9 @@ def _pause() -> None:
             parse_time(value("pause_until"), "until"),
             bool(value("pause_hold")),
         )
-        return f"Paused: {safe(value('pause_reason'))}."
+        reason = value("pause_reason")
+        st.session_state["pause_reason"] = ""
+        return f"Paused: {safe(reason)}."
 
     submit("pause", action, name_field="")
 
@@ -151,6 +153,8 @@ def _add_window() -> None:
             tag=value("window_tag") or None,
         )
         window = admin_actions.add_window(spec)
+        for key in ("window_name", "window_cron", "window_start", "window_end", "window_tag"):
+            st.session_state[key] = ""
         return f"Added maintenance window {safe(window.spec.name)}: {safe(window.describe())}."
 
     submit("window", action)

@@ -140,3 +140,38 @@ def test_viewer_cannot_reach_admin(browser: Any, dashboard: ProxiedDashboard) ->
         expect(page.get_by_text("New token")).to_have_count(0)
     finally:
         page.context.close()
+
+
+def test_admin_adds_a_window_and_grants_a_role(page: Page, stack: Stack, artifacts: Path) -> None:
+    open_admin(page, stack)
+    window_form = page.get_by_test_id("stForm").filter(has=page.locator(".st-key-window_name"))
+    page.locator(".st-key-window_kind").get_by_text("Recurring").click()
+    page.locator(".st-key-window_name input").fill("e2e nightly")
+    page.get_by_role("button", name="Add window").click()
+    expect(window_form).to_contain_text("a recurring window needs a cron")
+    assert json.loads(_grove(stack, "maintenance", "list", "--json").stdout) == []
+    page.locator(".st-key-window_cron input").fill("0 3 * * *")
+    page.get_by_role("button", name="Add window").click()
+    expect(page.get_by_text("Added maintenance window e2e nightly")).to_be_visible()
+    try:
+        listed = json.loads(_grove(stack, "maintenance", "list", "--json").stdout)
+        assert [(w["name"], w["cronExpression"], w["durationMinutes"]) for w in listed] == [
+            ("e2e nightly", "0 3 * * *", 60)
+        ]
+        screenshot(page, artifacts / "admin-maintenance.png", height=1600)
+    finally:
+        _grove(stack, "maintenance", "remove", "e2e nightly")
+
+    page.get_by_role("tab", name="Users").click()
+    user_form = page.get_by_test_id("stForm").filter(has=page.locator(".st-key-role_email"))
+    page.locator(".st-key-role_email input").fill("not an email")
+    page.get_by_role("button", name="Grant").click()
+    expect(user_form).to_contain_text("is not an email address")
+    page.locator(".st-key-role_email input").fill("new.operator@example.com")
+    page.locator(".st-key-role_role").click()
+    page.get_by_role("option", name="operator").click()
+    page.get_by_role("button", name="Grant").click()
+    expect(page.get_by_text("new.operator@example.com is now operator")).to_be_visible()
+    grants = json.loads(_grove(stack, "users", "list", "--json").stdout)
+    assert [g["role"] for g in grants if g["email"] == "new.operator@example.com"] == ["operator"]
+    screenshot(page, artifacts / "admin-users.png", height=1200)
