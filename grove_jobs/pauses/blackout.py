@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from sqlalchemy import or_, select
@@ -85,22 +86,40 @@ def window_occurrences(
             return []
         overlaps = row.starts_at <= end and row.ends_at > start
         return [(row.starts_at, row.ends_at)] if overlaps else []
-    length = timedelta(minutes=row.duration_minutes or 0)
+    minutes = row.duration_minutes or 0
+    length = timedelta(minutes=minutes)
+    if end - start < _MINUTE:
+        # The claim asks about one instant on every poll: fire times are whole minutes, so
+        # the answer for the minute is computed once per window and minute.
+        minute = start.replace(second=0, microsecond=0)
+        fires = list(_starts_near(row.cron_expression, row.timezone, minutes, minute))
+    else:
+        fires = _starts(row.cron_expression, row.timezone, length, start, end)
+    return [(f, f + length) for f in fires if f + length > start and f <= end]
+
+
+_MINUTE = timedelta(minutes=1)
+
+
+def _starts(expression: str, timezone: str, length: timedelta, start: datetime, end: datetime):
     # An occurrence that began up to one duration before ``start`` is still in force there;
     # fires_between excludes its lower bound, hence the extra second.
-    fires = cron.fires_between(
-        row.cron_expression,
-        row.timezone,
-        start - length - timedelta(seconds=1),
-        end,
-        limit=MAX_OCCURRENCES,
-    )
-    return [(f, f + length) for f in fires if f + length > start]
+    low = start - length - timedelta(seconds=1)
+    return cron.fires_between(expression, timezone, low, end, limit=MAX_OCCURRENCES)
 
 
-def load_blackouts(session: Session, start: datetime, end: datetime) -> Blackouts:
-    """The pauses and window occurrences overlapping ``[start, end]``."""
-    pauses = session.scalars(
+@lru_cache(maxsize=4096)
+def _starts_near(
+    expression: str, timezone: str, minutes: int, minute: datetime
+) -> tuple[datetime, ...]:
+    """Occurrence starts that can be in force during ``minute`` (a whole UTC minute)."""
+    length = timedelta(minutes=minutes)
+    return tuple(_starts(expression, timezone, length, minute, minute + _MINUTE))
+
+
+def pause_intervals(session: Session, start: datetime, end: datetime) -> list[Interval]:
+    """The global pauses overlapping ``[start, end]``."""
+    rows = session.scalars(
         select(PauseRow)
         .where(
             PauseRow.started_at <= end,
@@ -108,16 +127,28 @@ def load_blackouts(session: Session, start: datetime, end: datetime) -> Blackout
         )
         .order_by(PauseRow.started_at)
     ).all()
-    intervals: list[Interval] = []
-    for row in pauses:
+    intervals = []
+    for row in rows:
         stop = pause_end(row)
         if stop is None or stop > start:
             intervals.append(
                 Interval("pause", row.reason, row.started_at, stop, None, row.hold_manual)
             )
-    for window in session.scalars(select(MaintenanceWindowRow).order_by(MaintenanceWindowRow.name)):
-        intervals.extend(
-            Interval("maintenance", window.name, s, e, window.tag)
-            for s, e in window_occurrences(window, start, end)
-        )
-    return Blackouts(tuple(intervals))
+    return intervals
+
+
+def window_intervals(session: Session, start: datetime, end: datetime) -> list[Interval]:
+    """The maintenance window occurrences overlapping ``[start, end]``."""
+    windows = session.scalars(select(MaintenanceWindowRow).order_by(MaintenanceWindowRow.name))
+    return [
+        Interval("maintenance", window.name, s, e, window.tag)
+        for window in windows
+        for s, e in window_occurrences(window, start, end)
+    ]
+
+
+def load_blackouts(session: Session, start: datetime, end: datetime) -> Blackouts:
+    """The pauses and window occurrences overlapping ``[start, end]``, pauses first."""
+    return Blackouts(
+        (*pause_intervals(session, start, end), *window_intervals(session, start, end))
+    )

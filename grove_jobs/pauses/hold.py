@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
-from grove_jobs.pauses.blackout import load_blackouts
+from grove_jobs.pauses.blackout import Blackouts, pause_intervals, window_intervals
 
 E = JobExecutionRow
 # Runs a person asked for: they start during a pause unless it holds manual runs too.
@@ -22,14 +22,14 @@ def startable(session: Session, at: datetime) -> ColumnElement[bool]:
     While paused only queued manual runs qualify (none with ``hold_manual``); during a window
     the same holds for the configs it covers. Running runs are never affected.
     """
-    blackouts = load_blackouts(session, at, at)
-    if not blackouts:
-        return true()
     manual = and_(E.status == "queued", E.trigger.in_(MANUAL_TRIGGERS))
-    pause = blackouts.pause_at(at)
+    # A pause overrides every window, so the windows are not even computed then.
+    pause = Blackouts(tuple(pause_intervals(session, at, at))).pause_at(at)
     if pause is not None:
         return false() if pause.hold_manual else manual
-    windows = blackouts.windows_at(at)
+    windows = Blackouts(tuple(window_intervals(session, at, at))).windows_at(at)
+    if not windows:
+        return true()
     if any(w.tag is None for w in windows):
         return manual
     tags = {w.tag for w in windows}
