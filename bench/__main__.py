@@ -4,9 +4,14 @@ JSON object per line."""
 import json
 import sys
 
-from bench import anchor, engine, startup
+from bench import anchor, engine, pauses, startup
 
-BENCHMARKS = {**engine.BENCHMARKS, **anchor.BENCHMARKS, **startup.BENCHMARKS}
+BENCHMARKS = {
+    **engine.BENCHMARKS,
+    **anchor.BENCHMARKS,
+    **startup.BENCHMARKS,
+    **pauses.BENCHMARKS,
+}
 
 
 def main(names: list[str]) -> None:

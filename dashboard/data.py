@@ -70,6 +70,7 @@ class CardRow:
     last_items: int | None = None
     last_items_total: int | None = None
     chips: tuple[tuple[str, str], ...] = ()
+    tags: tuple[str, ...] = ()  # maintenance windows may cover configs by tag
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def _card_row(view: ConfigView, data: dict[str, Any]) -> CardRow:
         "enabled": enabled,
         "runnable": isinstance(obj.payload, JobConfigPayload),
         "next_run_at": record.next_run_at,
+        "tags": tuple(obj.meta.tags),
     }
     if last is not None:
         common.update(

@@ -37,6 +37,7 @@ Action = Literal[
     "alert.ack",
     "run.traceback",
     "run.destructive",
+    "admin",
 ]
 
 

@@ -6,6 +6,7 @@ NEW_CONFIG = "views/new_config.py"
 RUNS = "views/runs.py"
 UPCOMING = "views/upcoming.py"
 ALERTS = "views/alerts.py"
+ADMIN = "views/admin.py"
 
 # Query parameter naming the inspected config: /inspector?config=<id> is a shareable URL.
 CONFIG_PARAM = "config"

@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard import actions, data
 from dashboard.components.feedback import toast_later
+from dashboard.components.pause_banner import next_run_note
 from dashboard.data import CardRow
 from dashboard.display import (
     EXECUTION_BADGES,
@@ -98,6 +99,10 @@ def _job_summary(row: CardRow, now: datetime) -> None:
     else:
         text = "Next run — schedule off" if row.enabled is False else "Next run — not scheduled"
     st.markdown(f":small[:material/event: {text}]")
+    if row.enabled and (
+        note := next_run_note(row.cron, row.timezone, row.next_run_at, frozenset(row.tags))
+    ):
+        st.markdown(f":small[:orange[:material/construction: {safe(note)}]]")
     if row.last_status is None:
         st.markdown(":small[:material/history: No runs yet]")
         return

@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import data, permissions
 from dashboard.components import toolbar
 from dashboard.components.card import render_card
+from dashboard.components.pause_banner import render_banner
 from grove_jobs.clock import utcnow
 from grove_jobs.schema.registry import registered_types
 
@@ -17,6 +18,7 @@ COLUMNS = 3
 def render() -> None:
     """Draw the console page."""
     st.title("Jobs console", anchor=False)
+    render_banner()
     experiences = registered_types()
     allowed = permissions.allowed()
     experience = toolbar.type_picker(experiences, data.type_counts(), allowed)

@@ -14,8 +14,10 @@ import streamlit as st
 from dashboard import data
 from dashboard.components.layout import section
 from dashboard.components.ops_charts import per_hour_figure, upcoming_figure
+from dashboard.context import database
 from grove_jobs.clock import utcnow
 from grove_jobs.configs.upcoming import ScheduledConfig, Upcoming, is_dst_change, upcoming
+from grove_jobs.pauses.windows import windows_between
 
 WINDOWS = {"Next 24 hours": 24, "Next 7 days": 24 * 7}
 TIMEZONE = "UTC"
@@ -48,7 +50,7 @@ def render() -> None:
     # Floored to the minute so reruns within it reuse the computed fire times.
     start = utcnow().replace(second=0, microsecond=0)
     end = start + timedelta(hours=WINDOWS[window or "Next 24 hours"])
-    result = upcoming(chosen, start, end)
+    result = upcoming(chosen, start, end, windows_between(database(), start, end))
     enabled = [c for c in chosen if not c.paused]
     total = sum(len(result.fires[c.id]) for c in enabled)
     st.caption(

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import delete, select
 
+from grove_jobs.auth.admin_audit import AdminSource, record_admin
 from grove_jobs.auth.tables import UserRoleRow
 from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
@@ -18,7 +19,7 @@ class Role(StrEnum):
     VIEWER = "viewer"  # read everything
     OPERATOR = "operator"  # also Run Now, Retry, Cancel
     EDITOR = "editor"  # also create, edit, restore, archive and delete configs
-    ADMIN = "admin"  # also tokens and roles
+    ADMIN = "admin"  # also tokens, roles, pause and maintenance
 
     @property
     def rank(self) -> int:
@@ -88,7 +89,8 @@ ACTIONS: dict[str, Role] = {
         Role.EDITOR,
     ),
     **dict.fromkeys(
-        ("admin", "tokens", "roles", "users", "tokens.manage", "users.manage"), Role.ADMIN
+        ("admin", "tokens", "roles", "users", "tokens.manage", "users.manage", "scheduler.pause"),
+        Role.ADMIN,
     ),
 }
 
@@ -132,9 +134,15 @@ class RoleGrant:
 
 
 def grant_role(
-    db: Database, email: str, role: Role | str, *, granted_by: str, at: datetime | None = None
+    db: Database,
+    email: str,
+    role: Role | str,
+    *,
+    granted_by: str,
+    at: datetime | None = None,
+    source: AdminSource = "cli",
 ) -> RoleGrant:
-    """Set a user's role (replacing any previous one)."""
+    """Set a user's role (replacing any previous one); audited as ``role.grant``."""
     email, role = normalize_email(email), parse_role(str(role))
     at = at or utcnow()
     with db.write() as session:
@@ -142,17 +150,31 @@ def grant_role(
         if row is None:
             row = UserRoleRow(email=email)
             session.add(row)
+        detail = {"role": role.value, "previous": row.role}
         row.role, row.granted_by, row.granted_at = role.value, granted_by, at
+        record_admin(
+            session,
+            actor=granted_by,
+            source=source,
+            action="role.grant",
+            target=email,
+            detail=detail,
+            at=at,
+        )
     return RoleGrant(email, role, granted_by, at)
 
 
-def revoke_role(db: Database, email: str) -> None:
-    """Remove a user's grant: they fall back to the default role for their identity source."""
+def revoke_role(
+    db: Database, email: str, *, revoked_by: str = "cli", source: AdminSource = "cli"
+) -> None:
+    """Remove a user's grant: they fall back to the default role for their identity source.
+    Audited as ``role.revoke``."""
     email = normalize_email(email)
     with db.write() as session:
         result = session.execute(delete(UserRoleRow).where(UserRoleRow.email == email))
         if result.rowcount == 0:
             raise NotFound("role grant", email)
+        record_admin(session, actor=revoked_by, source=source, action="role.revoke", target=email)
 
 
 def list_roles(db: Database) -> list[RoleGrant]:

@@ -1,13 +1,14 @@
-"""Tables for API tokens and dashboard roles, on the shared ``Base.metadata``."""
+"""Tables for API tokens, dashboard roles and the admin audit log (on ``Base.metadata``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grove_jobs.db.base import Base, BigId, UTCDateTime
+from grove_jobs.db.base import Base, BigId, JSONType, UTCDateTime
 
 
 class ApiTokenRow(Base):
@@ -47,3 +48,17 @@ class UserRoleRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     granted_by: Mapped[str] = mapped_column(String(200))
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AdminAuditRow(Base):
+    """One administrative action (token, role, pause or maintenance change): who, what, when."""
+
+    __tablename__ = "admin_audit"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))  # cli | api | dashboard
+    action: Mapped[str] = mapped_column(String(64))  # token.create, pause, window.add, ...
+    target: Mapped[str] = mapped_column(String(400))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

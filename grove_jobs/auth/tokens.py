@@ -18,13 +18,14 @@ from typing import Literal
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from grove_jobs.auth.admin_audit import AdminSource, record_admin
 from grove_jobs.auth.tables import ApiTokenRow
 from grove_jobs.clock import iso_z, utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.exceptions import AlreadyExists, FieldError, GroveError, NotFound, ValidationFailed
 
-Scope = Literal["read", "run", "write"]
-SCOPES: tuple[Scope, ...] = ("read", "run", "write")
+Scope = Literal["read", "run", "write", "admin"]
+SCOPES: tuple[Scope, ...] = ("read", "run", "write", "admin")
 TOKEN_PREFIX = "gjt_"
 _SECRET_BYTES = 32
 _MAX_PRESENTED = 200  # longer input cannot be one of ours; refuse before hashing it
@@ -147,8 +148,10 @@ def create_token(
     created_by: str,
     expires_in: timedelta | None = None,
     at: datetime | None = None,
+    source: AdminSource = "cli",
 ) -> tuple[ApiToken, str]:
-    """Create a token; returns the record and the secret, which is never retrievable again."""
+    """Create a token; returns the record and the secret, which is never retrievable again.
+    Audited as ``token.create`` by ``created_by``."""
     at = at or utcnow()
     scopes = set(scopes)
     _check_new(name, scopes)
@@ -166,7 +169,18 @@ def create_token(
         with db.write() as session:
             session.add(row)
             session.flush()
-            return _record(row), secret
+            record = _record(row)
+            detail = {"scopes": sorted(scopes), "expiresAt": iso_z(record.expires_at)}
+            record_admin(
+                session,
+                actor=created_by,
+                source=source,
+                action="token.create",
+                target=name,
+                detail=detail,
+                at=at,
+            )
+            return record, secret
     except IntegrityError as exc:
         # The partial unique index on active names; the hash cannot realistically collide.
         raise AlreadyExists("token", name) from exc
@@ -182,7 +196,12 @@ def list_tokens(db: Database, *, include_revoked: bool = False) -> list[ApiToken
 
 
 def revoke_token(
-    db: Database, name_or_id: str, *, revoked_by: str, at: datetime | None = None
+    db: Database,
+    name_or_id: str,
+    *,
+    revoked_by: str,
+    at: datetime | None = None,
+    source: AdminSource = "cli",
 ) -> ApiToken:
     """Revoke the active token with this name (or this numeric id); effective immediately."""
     at = at or utcnow()
@@ -197,6 +216,9 @@ def revoke_token(
             raise NotFound("active token", name_or_id)
         row.revoked_at = at
         row.revoked_by = revoked_by
+        record_admin(
+            session, actor=revoked_by, source=source, action="token.revoke", target=row.name, at=at
+        )
         session.flush()
         return _record(row)
 

@@ -21,7 +21,9 @@ from grove_jobs.settings import load_settings
 # Modules of this package that are not commands.
 NOT_COMMANDS = frozenset({"common"})
 # Commands that never touch job types start without importing any plugin.
-NO_JOB_TYPES = frozenset({"db", "schedule", "tokens", "users"})
+NO_JOB_TYPES = frozenset(
+    {"db", "maintenance", "pause", "resume", "schedule", "status", "tokens", "users"}
+)
 
 
 def command_names() -> list[str]:

@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import click
@@ -123,3 +123,14 @@ def translate_errors(func: Callable[[], Any]) -> Any:
 def short_time(value: datetime | None) -> str:
     """A timestamp to the minute for tables, or ``-`` when there is none."""
     return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def parse_instant(value: str | None, field_name: str) -> datetime | None:
+    """An ISO 8601 option value as an aware datetime (UTC when it names no offset)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{field_name}: {value!r} is not an ISO 8601 time such as 2026-12-01T02:00Z")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

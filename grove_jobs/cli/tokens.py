@@ -26,7 +26,8 @@ def tokens_group() -> None:
     multiple=True,
     required=True,
     type=click.Choice(tokens.SCOPES),
-    help="read (list/get), run (trigger/cancel), write (replace configs); repeat for several.",
+    help="read (list/get), run (trigger/cancel), write (replace configs), admin (pause/resume);"
+    " repeat for several.",
 )
 @click.option(
     "--expires", metavar="DURATION", help="Lifetime such as 30d, 12h, 2w (default: never)."

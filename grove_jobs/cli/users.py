@@ -33,7 +33,7 @@ def users_grant(cli: CliContext, email: str, role: str) -> None:
 @pass_cli
 def users_revoke(cli: CliContext, email: str) -> None:
     """Remove EMAIL's grant (they fall back to viewer; the local user to admin)."""
-    roles.revoke_role(cli.db, email)
+    roles.revoke_role(cli.db, email, revoked_by=cli_actor())
     click.echo(f"{roles.normalize_email(email)}: grant removed")
 
 

@@ -78,8 +78,14 @@ def scheduled_configs(records: Iterable[ConfigRecord]) -> list[ScheduledConfig]:
     return found
 
 
-def upcoming(configs: Sequence[ScheduledConfig], start: datetime, end: datetime) -> Upcoming:
-    """Fires of ``configs`` in (start, end]; paused configs' fires are kept but not counted."""
+def upcoming(
+    configs: Sequence[ScheduledConfig],
+    start: datetime,
+    end: datetime,
+    windows: Sequence[tuple[datetime, datetime, str]] = (),
+) -> Upcoming:
+    """Fires of ``configs`` in (start, end]; paused configs' fires are kept but not counted.
+    ``windows`` (maintenance occurrences, see ``grove_jobs.pauses``) are shaded."""
     fires = {c.id: _fires(c.cron, c.timezone, start, end) for c in configs}
     counts: Counter[datetime] = Counter()
     for config in configs:
@@ -92,18 +98,8 @@ def upcoming(configs: Sequence[ScheduledConfig], start: datetime, end: datetime)
     zones = sorted({c.timezone for c in configs})
     shades = [
         Shade(start, end, "paused (disabled)", config_id=c.id) for c in configs if c.paused
-    ] + maintenance_shades(start, end)
+    ] + [Shade(low, high, f"maintenance: {name}") for low, high, name in windows]
     return Upcoming(start, end, fires, per_hour, dst_transitions(zones, start, end), shades)
-
-
-def maintenance_shades(start: datetime, end: datetime) -> list[Shade]:
-    """Maintenance windows overlapping (start, end], to be drawn shaded.
-
-    The hook for global pause and maintenance windows: none are stored yet, so there is
-    nothing to shade. When they are, this returns their occurrences in the window.
-    """
-    del start, end
-    return []
 
 
 def dst_transitions(

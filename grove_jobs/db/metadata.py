@@ -8,7 +8,8 @@ import grove_jobs.alerts.tables
 import grove_jobs.auth.tables
 import grove_jobs.contrib.content.tables  # the content plugin's tables stay in the core chain
 import grove_jobs.db.tables
-import grove_jobs.notifications.tables  # noqa: F401
+import grove_jobs.notifications.tables
+import grove_jobs.pauses.tables  # noqa: F401
 from grove_jobs.db.base import Base
 
 metadata = Base.metadata

@@ -19,6 +19,7 @@ from grove_jobs.db.dialect import lock_rows, notify
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
 from grove_jobs.engine.retry import retry_delay
+from grove_jobs.pauses.hold import startable
 from grove_jobs.schema.execution import ExecutionStatus
 from grove_jobs.schema.job_config import RetryPolicy
 
@@ -102,7 +103,7 @@ def claim(
         return _claim(session, worker_id=worker_id, limit=limit, at=at, job_types=job_types)
 
 
-def _candidates(session: Session, at: datetime, limit: int, job_types, *, backfill: bool):
+def _candidates(session: Session, at: datetime, limit: int, job_types, allowed, *, backfill: bool):
     # Candidates joined to their configs, whose rows are locked (PostgreSQL) while their
     # running count is checked: SKIP LOCKED passes over configs another sidecar is admitting
     # for right now, so sidecars take different configs instead of queueing on one row.
@@ -113,6 +114,7 @@ def _candidates(session: Session, at: datetime, limit: int, job_types, *, backfi
             E.status.in_(WAITING),
             E.run_after <= at,
             (E.trigger == "backfill") if backfill else (E.trigger != "backfill"),
+            allowed,
         )
         .order_by(E.run_after, E.id)
         .limit(limit * 4)
@@ -125,10 +127,12 @@ def _candidates(session: Session, at: datetime, limit: int, job_types, *, backfi
 def _claim(
     session: Session, *, worker_id: str, limit: int, at: datetime, job_types=None
 ) -> list[ClaimedRun]:
+    # What a pause or a maintenance window holds back (see grove_jobs.pauses).
+    allowed = startable(session, at)
     # Live runs first: a backlog of backfill runs never delays a live tick or a Run Now.
-    candidates = _candidates(session, at, limit, job_types, backfill=False)
+    candidates = _candidates(session, at, limit, job_types, allowed, backfill=False)
     if len(candidates) < limit:
-        candidates += _candidates(session, at, limit, job_types, backfill=True)
+        candidates += _candidates(session, at, limit, job_types, allowed, backfill=True)
     if not candidates:
         return []
     config_ids = sorted({c.config_id for c in candidates})

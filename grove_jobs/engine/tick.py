@@ -12,6 +12,7 @@ from grove_jobs import schedule as cron
 from grove_jobs.db.dialect import insert_ignore, lock_rows, notify
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import TICK_TRIGGERS_SQL, JobConfigRow, JobExecutionRow
+from grove_jobs.pauses.blackout import Blackouts, load_blackouts
 from grove_jobs.schema.execution import ACTIVE_STATUSES, ExecutionStatus
 from grove_jobs.schema.job_config import JobConfigPayload
 
@@ -28,20 +29,29 @@ class TickResult:
     duration_ms: float
 
 
-def plan_fires(payload: JobConfigPayload, due_at: datetime, at: datetime):
-    """Split the fire times in [due_at, at] into (run, missed) by the misfire policy.
-
-    On-time fires (within misfireGraceSeconds) always run. Late ones: ``skip`` records them as
-    skipped; ``run_once`` runs only the newest when nothing on time runs; ``run_all`` runs them
-    all (up to MAX_FIRES_PER_TICK).
-    """
+def due_fires(payload: JobConfigPayload, due_at: datetime, at: datetime) -> list[datetime]:
+    """The fire times in [due_at, at] (the newest MAX_FIRES_PER_TICK)."""
     spec = payload.schedule
     fires = [due_at]
     # Cron fire times are whole minutes apart, so a tick less than a minute late can only
     # owe due_at itself; skipping the search keeps the common case cheap.
     if (at - due_at).total_seconds() >= 60:
         fires += cron.fires_between(spec.cron_expression, spec.timezone, due_at, at, limit=10_000)
-    fires = fires[-MAX_FIRES_PER_TICK:]
+    return fires[-MAX_FIRES_PER_TICK:]
+
+
+def plan_fires(
+    payload: JobConfigPayload, due_at: datetime, at: datetime, fires: list[datetime] | None = None
+):
+    """Split the fire times in [due_at, at] (or ``fires``) into (run, missed) by the misfire
+    policy.
+
+    On-time fires (within misfireGraceSeconds) always run. Late ones: ``skip`` records them as
+    skipped; ``run_once`` runs only the newest when nothing on time runs; ``run_all`` runs them
+    all (up to MAX_FIRES_PER_TICK).
+    """
+    spec = payload.schedule
+    fires = due_fires(payload, due_at, at) if fires is None else fires
     grace = spec.misfire_grace_seconds
     on_time = [f for f in fires if (at - f).total_seconds() <= grace]
     late = [f for f in fires if (at - f).total_seconds() > grace]
@@ -64,7 +74,12 @@ def tick(db: Database, *, at: datetime, limit: int = 1000) -> TickResult:
         due = session.execute(
             lock_rows(
                 session,
-                select(JobConfigRow.id, JobConfigRow.payload, JobConfigRow.next_run_at)
+                select(
+                    JobConfigRow.id,
+                    JobConfigRow.meta,
+                    JobConfigRow.payload,
+                    JobConfigRow.next_run_at,
+                )
                 .where(JobConfigRow.next_run_at <= at)
                 .order_by(JobConfigRow.next_run_at)
                 .limit(limit),
@@ -84,6 +99,9 @@ def tick(db: Database, *, at: datetime, limit: int = 1000) -> TickResult:
                 .group_by(E.config_id)
             ).all()
         )
+        # Every fire time inside a pause or window is skipped, however late this tick is, so
+        # ticks owed from before an outage never run through the misfire policy.
+        blackouts = load_blackouts(session, min(row.next_run_at for row in due), at)
         rows: list[dict] = []
         advances: list[dict] = []
         next_fires: dict[tuple[str, str], datetime] = {}  # configs often share a schedule
@@ -91,7 +109,13 @@ def tick(db: Database, *, at: datetime, limit: int = 1000) -> TickResult:
             # Stored rows were validated on write; a type not installed here still ticks (its
             # runs fail, naming the type, unless another sidecar has it).
             payload = JobConfigPayload.model_validate(row.payload, context={"stored": True})
-            rows.extend(_plan_rows(row.id, payload, row.next_run_at, at, active.get(row.id, 0)))
+            fires = due_fires(payload, row.next_run_at, at)
+            if blackouts:
+                tags = frozenset((row.meta or {}).get("tags") or [])
+                fires = _skip_blacked_out(row.id, payload, fires, at, blackouts, tags, rows)
+            rows.extend(
+                _plan_rows(row.id, payload, row.next_run_at, at, active.get(row.id, 0), fires)
+            )
             key = (payload.schedule.cron_expression, payload.schedule.timezone)
             if key not in next_fires:
                 next_fires[key] = cron.next_fire(*key, at)
@@ -118,10 +142,26 @@ def tick(db: Database, *, at: datetime, limit: int = 1000) -> TickResult:
     return TickResult(len(due), queued, skipped, (time.perf_counter() - started) * 1000)
 
 
-def _plan_rows(config_id, payload: JobConfigPayload, due_at, at, active: int) -> list[dict]:
+def _skip_blacked_out(config_id, payload, fires, at, blackouts: Blackouts, tags, rows) -> list:
+    """Append a skipped row for each fire inside a pause or window; return the other fires."""
+    kept = []
+    for fire in fires:
+        hit = blackouts.blocking(fire, tags)
+        if hit is None:
+            kept.append(fire)
+        else:
+            rows.append(
+                _row(config_id, payload, fire, at, ExecutionStatus.SKIPPED, "schedule", hit.reason)
+            )
+    return kept
+
+
+def _plan_rows(
+    config_id, payload: JobConfigPayload, due_at, at, active: int, fires=None
+) -> list[dict]:
     """Execution rows for one due config: missed fires as skipped, the rest queued or skipped
     by the overlap policy."""
-    to_run, missed = plan_fires(payload, due_at, at)
+    to_run, missed = plan_fires(payload, due_at, at, fires)
     rows = [
         _row(
             config_id,

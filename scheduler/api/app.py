@@ -11,7 +11,7 @@ from grove_jobs.jobs.discovery import discover
 from grove_jobs.settings import Settings
 from scheduler.api.auth import AuthMiddleware
 from scheduler.api.context import ApiContext, TickSource
-from scheduler.api.endpoints import alerts, backfill, executions, jobs, ops
+from scheduler.api.endpoints import alerts, backfill, executions, jobs, ops, status
 from scheduler.api.errors import install_error_handlers
 from scheduler.api.limits import BodyLimitMiddleware
 
@@ -20,9 +20,10 @@ Trigger and inspect grove-jobs runs, and read or replace job configs.
 
 **Authentication.** Every route except `/healthz`, `/metrics` and these docs needs
 `Authorization: Bearer <token>`, a token made with `grove-jobs tokens create --name NAME
---scope read|run|write [--expires 30d]`. Without a valid token: 401. Without the route's
-scope (`x-required-scope` on each operation): 403. Scopes are independent: `read` lists and
-reads, `run` triggers and cancels, `write` replaces configs.
+--scope read|run|write|admin [--expires 30d]`. Without a valid token: 401. Without the
+route's scope (`x-required-scope` on each operation): 403. Scopes are independent: `read`
+lists and reads, `run` triggers and cancels, `write` replaces configs, `admin` pauses and
+resumes the scheduler (`POST /api/pause`, `POST /api/resume`).
 
 **Runs.** `POST /api/jobs/{id}/trigger` answers 202 with the queued execution. An
 `Idempotency-Key` header makes retries safe: the same key from the same token returns the
@@ -50,6 +51,7 @@ def create_app(db: Database, settings: Settings, sidecar: TickSource | None = No
             {"name": "jobs", "description": "Job configs, triggers, history and revisions"},
             {"name": "executions", "description": "Single runs"},
             {"name": "alerts", "description": "Failure-alert incidents"},
+            {"name": "scheduler", "description": "Global pause and maintenance status"},
             {"name": "operations", "description": "Unauthenticated probes"},
         ],
     )
@@ -57,6 +59,13 @@ def create_app(db: Database, settings: Settings, sidecar: TickSource | None = No
     install_error_handlers(app)
     app.add_middleware(AuthMiddleware)
     app.add_middleware(BodyLimitMiddleware)  # outermost: refused before anything reads it
-    for table in (ops.routes, jobs.routes, backfill.routes, executions.routes, alerts.routes):
+    for table in (
+        ops.routes,
+        jobs.routes,
+        backfill.routes,
+        executions.routes,
+        alerts.routes,
+        status.routes,
+    ):
         table.install(app)
     return app

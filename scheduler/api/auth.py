@@ -34,7 +34,7 @@ bearer = HTTPBearer(
     auto_error=False,
     scheme_name="bearerToken",
     description="A token from `grove-jobs tokens create`; each operation names the scope it "
-    "needs (read, run or write) in `x-required-scope`.",
+    "needs (read, run, write or admin) in `x-required-scope`.",
 )
 
 

@@ -71,7 +71,7 @@ def test_tokens_revoke(db: Database) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["--name", "x", "--scope", "admin"],
+        ["--name", "x", "--scope", "superuser"],
         ["--name", "x"],
         ["--name", "bad name!", "--scope", "read"],
         ["--name", "x", "--scope", "read", "--expires", "soon"],

@@ -1,0 +1,1 @@
+"""Global pause and maintenance windows: stored as intervals, honoured by the tick and claim."""

@@ -1,0 +1,41 @@
+"""The claim's view of pauses: which waiting runs may start right now."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
+from grove_jobs.pauses.blackout import Blackouts, pause_intervals, window_intervals
+
+E = JobExecutionRow
+# Runs a person asked for: they start during a pause unless it holds manual runs too.
+# "retry" is an operator's Retry (a new queued run), not an automatic retry (status retrying).
+MANUAL_TRIGGERS = ("manual", "api", "retry")
+
+
+def startable(session: Session, at: datetime) -> ColumnElement[bool]:
+    """A condition on executions: true for the runs no pause or window holds back at ``at``.
+
+    While paused only queued manual runs qualify (none with ``hold_manual``); during a window
+    the same holds for the configs it covers. Running runs are never affected.
+    """
+    manual = and_(E.status == "queued", E.trigger.in_(MANUAL_TRIGGERS))
+    # A pause overrides every window, so the windows are not even computed then.
+    pause = Blackouts(tuple(pause_intervals(session, at, at))).pause_at(at)
+    if pause is not None:
+        return false() if pause.hold_manual else manual
+    windows = Blackouts(tuple(window_intervals(session, at, at))).windows_at(at)
+    if not windows:
+        return true()
+    if any(w.tag is None for w in windows):
+        return manual
+    tags = {w.tag for w in windows}
+    covered = [
+        config_id
+        for config_id, meta in session.execute(select(JobConfigRow.id, JobConfigRow.meta))
+        if tags & set((meta or {}).get("tags") or [])
+    ]
+    return or_(manual, E.config_id.not_in(covered)) if covered else true()
