@@ -13,6 +13,7 @@ from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.engine import dispatch, leases
 from grove_jobs.engine.dispatch import LogEntry, Outcome
+from grove_jobs.observability import metrics
 from grove_jobs.settings import Settings
 from scheduler.pool import WorkerPool, WorkerSlot
 from scheduler.resilience import db_retry
@@ -150,6 +151,7 @@ class Claiming:
                 self.pool.release(slot)
 
     def _outcome(self, run, status, processed=0, total=None, failed=0, result=None, error=None):
+        metrics.attempt_finished(run, status)
         return Outcome(
             execution_id=run.execution_id,
             attempt=run.attempt,
@@ -215,20 +217,22 @@ class Claiming:
         """Record buffered results and claim a run for every idle slot, in one transaction.
         Returns True when the queue may hold more work."""
         idle = self.pool.idle()
-        claimed = db_retry()(dispatch.complete_and_claim)(
-            self.db,
-            list(outcomes),
-            list(logs),
-            dict(progress),
-            worker_id=self.worker_id,
-            limit=len(idle),
-            at=utcnow(),
-        )
+        with metrics.CLAIM_LATENCY.time():
+            claimed = db_retry()(dispatch.complete_and_claim)(
+                self.db,
+                list(outcomes),
+                list(logs),
+                dict(progress),
+                worker_id=self.worker_id,
+                limit=len(idle),
+                at=utcnow(),
+            )
         outcomes.clear()
         logs.clear()
         progress.clear()
         for slot, run in zip(idle, claimed.runs, strict=False):
             self.pool.submit(slot, run)
+            metrics.attempt_started(run)
         self._waiting_due = None
         if claimed.next_due is not None:
             wait = (claimed.next_due - utcnow()).total_seconds() + DUE_SLACK_SECONDS

@@ -19,6 +19,7 @@ from grove_jobs.db.engine import Database
 from grove_jobs.engine import leases
 from grove_jobs.engine.dispatch import LogEntry, Outcome
 from grove_jobs.engine.tick import tick
+from grove_jobs.observability import metrics
 from grove_jobs.settings import Settings
 from scheduler.claiming import Claiming
 from scheduler.listener import Listener
@@ -141,9 +142,11 @@ class Sidecar(Claiming, Maintenance):
 
     def _tick(self) -> None:
         try:
-            result = db_retry(60)(tick)(self.db, at=utcnow())
+            started = utcnow()
+            result = db_retry(60)(tick)(self.db, at=started)
             self.last_tick_at = utcnow()
             self.last_tick_ms = result.duration_ms
+            metrics.tick_done(result.duration_ms, self._next_due, started)
             if result.queued:
                 self.wake()
             if result.configs:

@@ -39,6 +39,7 @@ class ClaimedRun:
     batch_size: int
     timeout_seconds: int
     retry: dict[str, Any]
+    ready_at: datetime | None = None  # when it became claimable (run_after): for queue wait
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def _claim(session: Session, *, worker_id: str, limit: int, at: datetime) -> lis
             worker_id=worker_id,
             payload_snapshot=snapshot,
         )
-        .returning(E.id, E.config_id, E.attempt, E.max_attempts, E.parameter_overrides)
+        .returning(E.id, E.config_id, E.attempt, E.max_attempts, E.parameter_overrides, E.run_after)
         .execution_options(synchronize_session=False)
     ).all()
     claimed: list[ClaimedRun] = []
@@ -161,6 +162,7 @@ def _claim(session: Session, *, worker_id: str, limit: int, at: datetime) -> lis
                 batch_size=payload["limits"]["batchSize"],
                 timeout_seconds=payload["limits"]["timeoutSeconds"],
                 retry=payload.get("retry", {}),
+                ready_at=row.run_after,
             )
         )
     claimed.sort(key=lambda run: run.execution_id)
