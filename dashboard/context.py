@@ -9,13 +9,16 @@ from __future__ import annotations
 import streamlit as st
 
 from grove_jobs.db.engine import Database
+from grove_jobs.observability.logs import configure_logging
 from grove_jobs.settings import Settings, load_settings
 
 
 @st.cache_resource(show_spinner=False)
 def settings() -> Settings:
-    """``GROVE_*`` settings, read once per server process."""
-    return load_settings()
+    """``GROVE_*`` settings, read once per server process (which also sets up logging)."""
+    loaded = load_settings()
+    configure_logging(loaded.log_level)  # refuses a GROVE_LOG_FORMAT other than text|json
+    return loaded
 
 
 def _dispose(db: Database) -> None:

@@ -14,6 +14,7 @@ from grove_jobs.db.engine import Database
 from grove_jobs.engine import dispatch, leases
 from grove_jobs.engine.dispatch import LogEntry, Outcome
 from grove_jobs.observability import metrics
+from grove_jobs.observability.logs import run_fields
 from grove_jobs.settings import Settings
 from scheduler.pool import WorkerPool, WorkerSlot
 from scheduler.resilience import db_retry
@@ -129,7 +130,12 @@ class Claiming:
                 message = slot.conn.recv()
             except (EOFError, OSError):
                 run = slot.run
-                log.error("worker %d died running execution %d", slot.index, run.execution_id)
+                log.error(
+                    "worker %d died running execution %d",
+                    slot.index,
+                    run.execution_id,
+                    extra=run_fields(run),
+                )
                 outcomes.append(self._outcome(run, "failed", error="worker process died"))
                 self.pool.release(slot)
                 self.pool.replace(slot)
@@ -177,7 +183,12 @@ class Claiming:
                 )
             else:
                 continue
-            log.warning("stopping worker %d (execution %d)", slot.index, run.execution_id)
+            log.warning(
+                "stopping worker %d (execution %d)",
+                slot.index,
+                run.execution_id,
+                extra=run_fields(run),
+            )
             self.pool.release(slot)
             self.pool.replace(slot)
 

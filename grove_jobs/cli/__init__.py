@@ -9,6 +9,7 @@ command (or the full ``--help``) needs it.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from typing import Any
 
@@ -108,12 +109,16 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     from pydantic import ValidationError
 
     from grove_jobs.cli.common import CliContext, fail
+    from grove_jobs.observability.logs import LogFormatError, configure_logging
     from grove_jobs.settings import load_settings
 
     overrides = {"database_url": database_url} if database_url else {}
     try:
         settings = load_settings(**overrides)
-    except ValidationError as exc:
+        # Commands print their results; log lines are for warnings (the sidecar and the API
+        # configure their own level).
+        configure_logging(max(logging.WARNING, logging.getLevelName(settings.log_level.upper())))
+    except (ValidationError, LogFormatError) as exc:
         fail(f"invalid settings: {exc}")
     cli = CliContext(settings)
     ctx.obj = cli

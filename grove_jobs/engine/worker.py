@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from grove_jobs.engine.context import JobCancelled, JobContext, JobLog, JobResult
 from grove_jobs.handlers.registry import get_handler
+from grove_jobs.observability.logs import bind_run, configure_logging
 from grove_jobs.schema.parameters import PARAMETER_MODELS
 from grove_jobs.settings import Settings, load_settings
 
@@ -45,7 +46,7 @@ def worker_main(conn: Connection, cancel: Event, database_url: str | None) -> No
     # The sidecar handles SIGINT/SIGTERM for the whole group; a worker only stops when told.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    logging.basicConfig(level=logging.WARNING)
+    configure_logging(logging.WARNING)  # GROVE_LOG_FORMAT, inherited from the sidecar
     settings = None
     while True:
         try:
@@ -68,6 +69,7 @@ def execute(
 ) -> tuple:
     """Run one attempt and return its ``done`` message."""
     eid, attempt = request["execution_id"], request["attempt"]
+    bind_run(execution_id=eid, config_id=request["config_id"], attempt=attempt)
     # The last progress report, kept so a run that fails or is cancelled still records how
     # far it got.
     last = {"done": 0, "total": None}
