@@ -13,7 +13,7 @@ from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.engine import dispatch, leases
 from grove_jobs.engine.dispatch import LogEntry, Outcome
-from grove_jobs.observability import metrics
+from grove_jobs.observability import metrics, traces
 from grove_jobs.observability.logs import run_fields
 from grove_jobs.settings import Settings
 from scheduler.pool import WorkerPool, WorkerSlot
@@ -158,6 +158,7 @@ class Claiming:
 
     def _outcome(self, run, status, processed=0, total=None, failed=0, result=None, error=None):
         metrics.attempt_finished(run, status)
+        traces.attempt_finished(run, status)
         return Outcome(
             execution_id=run.execution_id,
             attempt=run.attempt,
@@ -224,6 +225,7 @@ class Claiming:
         logs.clear()
         progress.clear()
 
+    @traces.traced("grove.claim")
     def _flush_and_claim(self, outcomes, logs, progress) -> bool:
         """Record buffered results and claim a run for every idle slot, in one transaction.
         Returns True when the queue may hold more work."""
@@ -244,6 +246,7 @@ class Claiming:
         for slot, run in zip(idle, claimed.runs, strict=False):
             self.pool.submit(slot, run)
             metrics.attempt_started(run)
+            traces.attempt_started(run)
         self._waiting_due = None
         if claimed.next_due is not None:
             wait = (claimed.next_due - utcnow()).total_seconds() + DUE_SLACK_SECONDS

@@ -19,7 +19,7 @@ from grove_jobs.db.engine import Database
 from grove_jobs.engine import leases
 from grove_jobs.engine.dispatch import LogEntry, Outcome
 from grove_jobs.engine.tick import tick
-from grove_jobs.observability import metrics
+from grove_jobs.observability import metrics, traces
 from grove_jobs.settings import Settings
 from scheduler.claiming import Claiming
 from scheduler.listener import Listener
@@ -59,6 +59,7 @@ class Sidecar(Claiming, Maintenance):
     def run(self) -> None:
         """Start everything and block until stopped; hands unfinished runs back on the way out."""
         self._acquire_sqlite_lock()
+        traces.setup("grove-jobs-sidecar")  # only when OTEL_* asks for it
         self.pool = WorkerPool(self.settings.workers, self.settings.effective_database_url)
         self._register_node()
         if self.db.dialect == "postgresql":
@@ -140,6 +141,7 @@ class Sidecar(Claiming, Maintenance):
                         continue
             self._stopping.wait(max(0.0, min(pause, s.tick_interval_seconds)))
 
+    @traces.traced("grove.tick")
     def _tick(self) -> None:
         try:
             started = utcnow()
