@@ -56,12 +56,15 @@ def test_tick_claim_and_attempt_spans(db, tmp_path, exporter) -> None:
     assert {"grove.tick", "grove.claim", "grove.attempt"} <= names
     attempts = {s.attributes["grove.config_id"]: s for s in spans if s.name == "grove.attempt"}
     good, bad = attempts["quick"], attempts["broken"]
-    assert dict(good.attributes).items() >= {
-        "grove.execution_id": ok.id,
-        "grove.job_type": "synthetic",
-        "grove.attempt": 1,
-        "grove.status": "success",
-    }.items()
+    assert (
+        dict(good.attributes).items()
+        >= {
+            "grove.execution_id": ok.id,
+            "grove.job_type": "synthetic",
+            "grove.attempt": 1,
+            "grove.status": "success",
+        }.items()
+    )
     assert good.status.is_ok and not bad.status.is_ok
     assert bad.attributes["grove.status"] == "failed"
     # An attempt is a child of the claim that handed it out.
