@@ -11,13 +11,16 @@ import streamlit as st
 from grove_jobs.db.engine import Database
 from grove_jobs.jobs.discovery import discover
 from grove_jobs.jobs.registry import job_type_names
+from grove_jobs.observability.logs import configure_logging
 from grove_jobs.settings import Settings, load_settings
 
 
 @st.cache_resource(show_spinner=False)
 def settings() -> Settings:
-    """``GROVE_*`` settings, read once per server process."""
-    return load_settings()
+    """``GROVE_*`` settings, read once per server process (which also sets up logging)."""
+    loaded = load_settings()
+    configure_logging(loaded.log_level)  # refuses a GROVE_LOG_FORMAT other than text|json
+    return loaded
 
 
 @st.cache_resource(show_spinner=False)

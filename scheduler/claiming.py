@@ -13,6 +13,8 @@ from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.engine import dispatch, leases
 from grove_jobs.engine.dispatch import LogEntry, Outcome
+from grove_jobs.observability import metrics, traces
+from grove_jobs.observability.logs import run_fields
 from grove_jobs.settings import Settings
 from scheduler.pool import WorkerPool, WorkerSlot
 from scheduler.resilience import db_retry
@@ -128,7 +130,12 @@ class Claiming:
                 message = slot.conn.recv()
             except (EOFError, OSError):
                 run = slot.run
-                log.error("worker %d died running execution %d", slot.index, run.execution_id)
+                log.error(
+                    "worker %d died running execution %d",
+                    slot.index,
+                    run.execution_id,
+                    extra=run_fields(run),
+                )
                 outcomes.append(self._outcome(run, "failed", error="worker process died"))
                 self.pool.release(slot)
                 self.pool.replace(slot)
@@ -154,6 +161,8 @@ class Claiming:
     def _outcome(
         self, run, status, processed=0, total=None, failed=0, result=None, error=None, kind=None
     ):
+        metrics.attempt_finished(run, status)
+        traces.attempt_finished(run, status)
         return Outcome(
             execution_id=run.execution_id,
             attempt=run.attempt,
@@ -180,7 +189,12 @@ class Claiming:
                 )
             else:
                 continue
-            log.warning("stopping worker %d (execution %d)", slot.index, run.execution_id)
+            log.warning(
+                "stopping worker %d (execution %d)",
+                slot.index,
+                run.execution_id,
+                extra=run_fields(run),
+            )
             self.pool.release(slot)
             self.pool.replace(slot)
 
@@ -216,25 +230,29 @@ class Claiming:
         logs.clear()
         progress.clear()
 
+    @traces.traced("grove.claim")
     def _flush_and_claim(self, outcomes, logs, progress) -> bool:
         """Record buffered results and claim a run for every idle slot, in one transaction.
         Returns True when the queue may hold more work."""
         idle = self.pool.idle()
-        claimed = db_retry()(dispatch.complete_and_claim)(
-            self.db,
-            list(outcomes),
-            list(logs),
-            dict(progress),
-            worker_id=self.worker_id,
-            limit=len(idle),
-            at=utcnow(),
-            job_types=self.job_types,
-        )
+        with metrics.CLAIM_LATENCY.time():
+            claimed = db_retry()(dispatch.complete_and_claim)(
+                self.db,
+                list(outcomes),
+                list(logs),
+                dict(progress),
+                worker_id=self.worker_id,
+                limit=len(idle),
+                at=utcnow(),
+                job_types=self.job_types,
+            )
         outcomes.clear()
         logs.clear()
         progress.clear()
         for slot, run in zip(idle, claimed.runs, strict=False):
             self.pool.submit(slot, run)
+            metrics.attempt_started(run)
+            traces.attempt_started(run)
         self._waiting_due = None
         if claimed.next_due is not None:
             wait = (claimed.next_due - utcnow()).total_seconds() + DUE_SLACK_SECONDS

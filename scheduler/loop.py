@@ -21,6 +21,7 @@ from grove_jobs.engine.dispatch import LogEntry, Outcome
 from grove_jobs.engine.tick import tick
 from grove_jobs.jobs.discovery import discover
 from grove_jobs.jobs.registry import job_types
+from grove_jobs.observability import metrics, traces
 from grove_jobs.settings import Settings
 from scheduler.claiming import Claiming
 from scheduler.listener import Listener
@@ -66,6 +67,7 @@ class Sidecar(Claiming, Maintenance):
     def run(self) -> None:
         """Start everything and block until stopped; hands unfinished runs back on the way out."""
         self._acquire_sqlite_lock()
+        traces.setup("grove-jobs-sidecar")  # only when OTEL_* asks for it
         self.pool = WorkerPool(self.settings.workers, self.settings.effective_database_url)
         self._register_node()
         if self.db.dialect == "postgresql":
@@ -147,11 +149,14 @@ class Sidecar(Claiming, Maintenance):
                         continue
             self._stopping.wait(max(0.0, min(pause, s.tick_interval_seconds)))
 
+    @traces.traced("grove.tick")
     def _tick(self) -> None:
         try:
-            result = db_retry(60)(tick)(self.db, at=utcnow())
+            started = utcnow()
+            result = db_retry(60)(tick)(self.db, at=started)
             self.last_tick_at = utcnow()
             self.last_tick_ms = result.duration_ms
+            metrics.tick_done(result.duration_ms, self._next_due, started)
             if result.queued:
                 self.wake()
             if result.configs:

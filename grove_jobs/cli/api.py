@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from grove_jobs.cli.common import CliContext, pass_cli
+from grove_jobs.observability.logs import configure_logging
 
 
 @click.command("api")
@@ -13,16 +14,12 @@ from grove_jobs.cli.common import CliContext, pass_cli
 @pass_cli
 def api(cli: CliContext, host: str | None, port: int | None) -> None:
     """Serve the HTTP API without a scheduler (the sidecar serves it too, by default)."""
-    import logging
-
     import uvicorn
 
     from scheduler.api.app import create_app
 
     settings = cli.settings
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level)
     app = create_app(cli.db, settings)
     uvicorn.run(
         app,

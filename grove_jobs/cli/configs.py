@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import yaml
 
+from grove_jobs.cli._completion import complete_config_ids
 from grove_jobs.cli._config_files import (
     changes_json,
     echo_changes,
@@ -110,7 +111,7 @@ def list_configs(
 
 
 @configs.command("show")
-@click.argument("config_id", metavar="ID")
+@click.argument("config_id", metavar="ID", shell_complete=complete_config_ids)
 @click.option("--json", "as_json", is_flag=True, help="Print the GroveObject with a state key.")
 @pass_cli
 def show_config(cli: CliContext, config_id: str, as_json: bool) -> None:
@@ -181,7 +182,7 @@ def export_configs(cli: CliContext, fmt: str, output: str | None) -> None:
 
 
 @configs.command("delete")
-@click.argument("config_id", metavar="ID")
+@click.argument("config_id", metavar="ID", shell_complete=complete_config_ids)
 @click.option("--hard", is_flag=True, help="Delete the row and its executions for good.")
 @pass_cli
 def delete_config(cli: CliContext, config_id: str, hard: bool) -> None:
@@ -211,7 +212,7 @@ def _set_enabled(cli: CliContext, config_id: str, enabled: bool) -> None:
 
 
 @configs.command("enable")
-@click.argument("config_id", metavar="ID")
+@click.argument("config_id", metavar="ID", shell_complete=complete_config_ids)
 @pass_cli
 def enable_config(cli: CliContext, config_id: str) -> None:
     """Turn a config's schedule on; the next run is computed from now (no backfill)."""
@@ -219,7 +220,7 @@ def enable_config(cli: CliContext, config_id: str) -> None:
 
 
 @configs.command("disable")
-@click.argument("config_id", metavar="ID")
+@click.argument("config_id", metavar="ID", shell_complete=complete_config_ids)
 @pass_cli
 def disable_config(cli: CliContext, config_id: str) -> None:
     """Turn a config's schedule off (Run Now still works)."""
@@ -227,7 +228,7 @@ def disable_config(cli: CliContext, config_id: str) -> None:
 
 
 @configs.command("history")
-@click.argument("config_id", metavar="ID")
+@click.argument("config_id", metavar="ID", shell_complete=complete_config_ids)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--diff", "show_diff", is_flag=True, help="Print each change field by field.")
 @click.option("--json", "as_json", is_flag=True, help="Print revisions (before/after) as JSON.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from grove_jobs.cli._completion import complete_config_ids, complete_execution_ids
 from grove_jobs.cli.common import CliContext, cli_actor, echo_json, echo_table, pass_cli
 from grove_jobs.clock import humanize_duration
 from grove_jobs.configs.store import get_config
@@ -42,7 +43,7 @@ def executions() -> None:
 
 
 @executions.command("list")
-@click.argument("config_id", required=False)
+@click.argument("config_id", required=False, shell_complete=complete_config_ids)
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_cli
@@ -73,7 +74,7 @@ def executions_list(cli: CliContext, config_id: str | None, limit: int, as_json:
 
 
 @executions.command("show")
-@click.argument("execution_id", type=int)
+@click.argument("execution_id", type=int, shell_complete=complete_execution_ids)
 @click.option("--json", "as_json", is_flag=True)
 @pass_cli
 def executions_show(cli: CliContext, execution_id: int, as_json: bool) -> None:
@@ -92,7 +93,7 @@ def executions_show(cli: CliContext, execution_id: int, as_json: bool) -> None:
 
 
 @executions.command("cancel")
-@click.argument("execution_id", type=int)
+@click.argument("execution_id", type=int, shell_complete=complete_execution_ids)
 @pass_cli
 def executions_cancel(cli: CliContext, execution_id: int) -> None:
     """Cancel a queued, retrying or running execution."""

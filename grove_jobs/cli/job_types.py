@@ -28,7 +28,7 @@ def job_type_json(kind: JobType, settings: Any) -> dict[str, Any]:
 
 @click.group("job-types")
 def job_types_group() -> None:
-    """The job types this installation can run (built-in, GROVE_JOB_MODULES, entry points)."""
+    """The installed job types: built-in, GROVE_JOB_MODULES, entry points."""
 
 
 @job_types_group.command("list")

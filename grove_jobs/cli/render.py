@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from grove_jobs.cli._completion import complete_config_ids, complete_execution_ids
 from grove_jobs.cli.common import CliContext, echo_json, fail, pass_cli
 from grove_jobs.clock import utcnow
 from grove_jobs.configs.store import get_config
@@ -21,8 +22,14 @@ def _timezone(record) -> str:
 
 
 @click.command("render")
-@click.argument("execution_id", type=int, required=False)
-@click.option("--history", "history_id", metavar="CONFIG_ID", help="Render a config's history.")
+@click.argument("execution_id", type=int, required=False, shell_complete=complete_execution_ids)
+@click.option(
+    "--history",
+    "history_id",
+    metavar="CONFIG_ID",
+    help="Render a config's history.",
+    shell_complete=complete_config_ids,
+)
 @click.option(
     "--validate",
     "validate_file",

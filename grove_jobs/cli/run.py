@@ -8,6 +8,7 @@ import time
 
 import click
 
+from grove_jobs.cli._completion import complete_config_ids
 from grove_jobs.cli.common import CliContext, cli_actor, echo_json, fail, pass_cli
 from grove_jobs.cli.executions import print_execution
 from grove_jobs.db.records import execution_json
@@ -32,7 +33,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict:
 
 
 @click.command("run")
-@click.argument("config_id")
+@click.argument("config_id", shell_complete=complete_config_ids)
 @click.option("--wait", is_flag=True, help="Wait for the run to end; exit 0 only on success.")
 @click.option("--timeout", type=float, default=None, help="With --wait: give up after S seconds.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Parameter override.")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from grove_jobs.cli.common import CliContext, pass_cli
+from grove_jobs.observability.logs import configure_logging
 
 
 @click.command("scheduler")
@@ -19,10 +18,7 @@ def scheduler(cli: CliContext, workers: int | None) -> None:
     settings = cli.settings
     if workers is not None:
         settings = settings.model_copy(update={"workers": workers})
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, worker_id=settings.worker_id)
     sidecar = Sidecar(settings, cli.db)
     sidecar.install_signal_handlers()
     sidecar.run()

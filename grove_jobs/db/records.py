@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from grove_jobs.clock import iso_z
 from grove_jobs.db.tables import ConfigRevisionRow, ExecutionLogRow, JobConfigRow, JobExecutionRow
 from grove_jobs.schema.execution import Execution, LogLine, Revision
 from grove_jobs.schema.grove_object import GroveObject, parse_grove_object
+from grove_jobs.schema.meta import GroveMeta
+from grove_jobs.schema.registry import get_type
 
 
 class ConfigRecord(BaseModel):
@@ -56,18 +58,43 @@ class LastRun(BaseModel):
         return None
 
 
+# Records by (id, version, updated_at): a stored version never changes, so long-lived processes
+# (sidecar, API, dashboard) parse each version once. Bounded; oldest entries go first.
+_RECORDS: dict[tuple[str, int, datetime, datetime | None], ConfigRecord] = {}
+RECORD_CACHE_SIZE = 20_000
+
+
 def config_record(row: JobConfigRow) -> ConfigRecord:
-    """Map a job_configs row; the stored JSON was validated on write, so this re-parse is the
-    guard that catches rows edited behind our back."""
+    """Map a job_configs row (or a row of its columns).
+
+    The stored JSON was validated on write, so reading skips the input-only checks (NUL scan,
+    unknown top-level keys) and validates meta and payload directly; that still catches rows
+    edited behind our back, which then get the full parse and its error list.
+    """
+    key = (row.id, row.version, row.updated_at, row.next_run_at)
+    if (cached := _RECORDS.get(key)) is not None:
+        return cached
     meta = {**row.meta, "createdAt": iso_z(row.created_at), "updatedAt": iso_z(row.updated_at)}
-    obj = parse_grove_object({"meta": meta, "payload": row.payload}, stored=True)
-    return ConfigRecord(
+    try:
+        obj = GroveObject(
+            meta=GroveMeta.model_validate(meta),
+            payload=get_type(meta["type"]).payload_model.model_validate(
+                row.payload, context={"stored": True}
+            ),
+        )
+    except (ValidationError, KeyError, TypeError):
+        obj = parse_grove_object({"meta": meta, "payload": row.payload}, stored=True)
+    record = ConfigRecord.model_construct(  # the fields come straight from typed columns
         object=obj,
         version=row.version,
         next_run_at=row.next_run_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+    if len(_RECORDS) >= RECORD_CACHE_SIZE:
+        _RECORDS.pop(next(iter(_RECORDS)), None)
+    _RECORDS[key] = record
+    return record
 
 
 def execution_record(row: JobExecutionRow) -> Execution:

@@ -46,6 +46,7 @@ class ClaimedRun:
     trigger: str = "manual"
     cron_expression: str | None = None
     timezone: str | None = None
+    ready_at: datetime | None = None  # when it became claimable (run_after): for queue wait
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ def _claim(
             E.trigger,
             E.scheduled_for,
             E.queued_at,
+            E.run_after,
         )
         .execution_options(synchronize_session=False)
     ).all()
@@ -216,6 +218,7 @@ def _claim(
                 trigger=row.trigger,
                 cron_expression=payload["schedule"]["cronExpression"],
                 timezone=payload["schedule"]["timezone"],
+                ready_at=row.run_after,
             )
         )
     claimed.sort(key=lambda run: run.execution_id)

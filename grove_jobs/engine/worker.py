@@ -27,6 +27,7 @@ from grove_jobs.engine.context import Interval, JobCancelled, JobContext, JobLog
 from grove_jobs.exceptions import PermanentError
 from grove_jobs.jobs.discovery import discover
 from grove_jobs.jobs.registry import UnknownJobType, get_job_type
+from grove_jobs.observability.logs import bind_run, configure_logging
 from grove_jobs.schema.job_config import untagged_parameters
 from grove_jobs.settings import Settings, load_settings
 
@@ -49,7 +50,7 @@ def worker_main(conn: Connection, cancel: Event, database_url: str | None) -> No
     # The sidecar handles SIGINT/SIGTERM for the whole group; a worker only stops when told.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    logging.basicConfig(level=logging.WARNING)
+    configure_logging(logging.WARNING)  # GROVE_LOG_FORMAT, inherited from the sidecar
     settings = None
     while True:
         try:
@@ -74,6 +75,7 @@ def execute(
 ) -> tuple:
     """Run one attempt and return its ``done`` message."""
     eid, attempt = request["execution_id"], request["attempt"]
+    bind_run(execution_id=eid, config_id=request["config_id"], attempt=attempt)
     # The last progress report, kept so a run that fails or is cancelled still records how
     # far it got.
     last = {"done": 0, "total": None}

@@ -26,7 +26,15 @@ from scheduler.api.context import ApiContext, get_context
 SCOPE_KEY = "x-required-scope"
 # Probes stay open, as Prometheus and orchestrators expect; they reveal counts, not content.
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {
+        "/healthz",
+        "/metrics",
+        "/metrics/cluster",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+    }
 )
 REALM = 'Bearer realm="grove-jobs"'
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
 from grove_jobs.clock import utcnow
@@ -14,7 +15,6 @@ from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobConfigRow, SchedulerNodeRow
 from grove_jobs.engine.enqueue import cancel_execution, run_now
 from scheduler.api.app import create_app
-from scheduler.api.endpoints.ops import _sample
 from tests.integration.test_api_support import (
     ApiClient,
     api_settings,
@@ -87,7 +87,8 @@ def test_api_alone_reads_the_tick_from_the_node_table(db: Database) -> None:
     response = ApiClient(app).get("/healthz")
     assert response.status_code == 200
     assert response.json()["lastTickAgeSeconds"] == 3.0
-    assert "grove_tick_duration_seconds 0.012" in ApiClient(app).get("/metrics").text
+    cluster = _parse(ApiClient(app).get("/metrics/cluster").text)
+    assert cluster["grove_last_tick_timestamp_seconds"] == (NOW - timedelta(seconds=3)).timestamp()
 
 
 def test_unreachable_database_is_503() -> None:
@@ -97,44 +98,60 @@ def test_unreachable_database_is_503() -> None:
         response = ApiClient(app).get("/healthz")
         assert response.status_code == 503
         assert response.json()["database"] == "unreachable"
-        metrics = ApiClient(app).get("/metrics")
+        metrics = ApiClient(app).get("/metrics/cluster")
         assert metrics.status_code == 200
-        assert "grove_database_up 0" in metrics.text
+        assert _parse(metrics.text) == {"grove_database_up": 0}
     finally:
         db.dispose()
 
 
 def _parse(text: str) -> dict[str, float]:
+    """Samples by ``name{labels}``, read with prometheus_client's own parser."""
     samples = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            samples[name] = float(value)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
     return samples
 
 
-def test_metrics_exposition(db: Database) -> None:
+def test_cluster_metrics_are_database_wide_gauges(db: Database) -> None:
     app = _app(db, FakeSidecar(NOW - timedelta(seconds=2), 7.5))
     _overdue(db, 10)
     first = run_now(db, "mock-health-check", requested_by="t", request_id="1")
     run_now(db, "mock-health-check", requested_by="t", request_id="2")
     cancel_execution(db, first.id, requested_by="t")
-    response = ApiClient(app).get("/metrics")
+    response = ApiClient(app).get("/metrics/cluster")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert response.headers["content-type"].startswith("text/plain; version=")
     samples = _parse(response.text)
-    assert samples['grove_executions{status="queued"}'] == 1
-    assert samples['grove_executions{status="cancelled"}'] == 1
-    assert samples['grove_executions{status="success"}'] == 0
+    assert samples["grove_database_up"] == 1
+    assert samples['grove_runs{status="queued"}'] == 1
+    assert samples['grove_runs{status="cancelled"}'] == 1
+    assert samples['grove_runs{status="success"}'] == 0
     assert samples["grove_queue_depth"] == 1
-    assert samples["grove_schedule_lag_seconds"] == 10
-    assert samples["grove_tick_duration_seconds"] == 0.0075
-    assert samples["grove_last_tick_timestamp_seconds"] == (NOW - timedelta(seconds=2)).timestamp()
-    assert samples['grove_job_executions{job="mock-health-check",status="queued"}'] == 1
-    for family in ("grove_executions", "grove_queue_depth", "grove_job_executions"):
-        assert f"# TYPE {family} gauge" in response.text
+    assert samples["grove_cluster_schedule_lag_seconds"] == 10
+    # Per-config series are opt-in (GROVE_METRICS_PER_CONFIG=1): unbounded cardinality.
+    assert not any(name.startswith("grove_config_runs") for name in samples)
+    for family in text_string_to_metric_families(response.text):
+        assert family.type == "gauge", family.name
 
 
-def test_label_values_are_escaped() -> None:
-    assert _sample("m", 1, {"job": 'a"b\\c\nd'}) == 'm{job="a\\"b\\\\c\\nd"} 1'
-    assert _sample("m", 0.25) == "m 0.25"
+def test_per_config_series_are_opt_in(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _app(db)
+    run_now(db, "mock-health-check", requested_by="t", request_id="1")
+    monkeypatch.setenv("GROVE_METRICS_PER_CONFIG", "1")
+    samples = _parse(ApiClient(app).get("/metrics/cluster").text)
+    assert samples['grove_config_runs{config_id="mock-health-check",status="queued"}'] == 1
+
+
+def test_process_metrics_come_from_the_library(db: Database) -> None:
+    response = ApiClient(_app(db)).get("/metrics")
+    assert response.status_code == 200
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    assert families["grove_attempt_duration_seconds"].type == "histogram"
+    assert families["grove_claim_latency_seconds"].type == "histogram"
+    assert families["grove_tick_duration_seconds"].type == "histogram"
+    assert "process_cpu_seconds" in families or "python_info" in families
+    # The database-wide gauges are not repeated by every process.
+    assert "grove_runs" not in families and "grove_queue_depth" not in families

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from grove_jobs.auth.tokens import create_token
 from grove_jobs.db import migrate
@@ -30,6 +31,15 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _samples(text: str) -> dict[tuple[str, frozenset], float]:
+    """Prometheus text, parsed by prometheus_client: (name, labels) -> value."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def _grove_jobs() -> list[str]:
@@ -128,10 +138,17 @@ def test_trigger_through_a_running_sidecar(sidecar: tuple[str, Database, subproc
     assert done["status"] == "success", done
     assert done["renderTree"]["children"][0]["props"]["phase"] == "complete"
 
-    metrics = httpx.get(f"{base}/metrics").text.splitlines()
-    sample = 'grove_job_executions{job="mock-health-check",status="success"} '
-    # at least ours: its */5 schedule may have fired during the test as well
-    assert any(line.startswith(sample) and float(line.split()[-1]) >= 1 for line in metrics)
+    # The sidecar's own metrics, read with prometheus_client's parser; at least our run (its
+    # */5 schedule may have fired during the test as well).
+    samples = _samples(httpx.get(f"{base}/metrics").text)
+    ours = {"job_type": "health-check", "status": "success"}
+    assert samples[("grove_attempt_duration_seconds_count", frozenset(ours.items()))] >= 1
+    assert samples[("grove_queue_wait_seconds_count", frozenset({("job_type", "health-check")}))]
+    assert samples[("grove_claim_latency_seconds_count", frozenset())] >= 1
+    assert samples[("grove_tick_duration_seconds_count", frozenset())] >= 1
+    assert samples[("process_cpu_seconds_total", frozenset())] > 0
+    cluster = _samples(httpx.get(f"{base}/metrics/cluster").text)
+    assert cluster[("grove_runs", frozenset({("status", "success")}))] >= 1
     health = httpx.get(f"{base}/healthz").json()
     assert health["status"] == "ok" and health["lastTickAgeSeconds"] < 30
 

@@ -38,11 +38,12 @@ class SidecarProcess:
             **env,
         }
         self.process: subprocess.Popen | None = None
+        self.command = [sys.executable, "-m", "grove_jobs.cli", "scheduler"]
 
     def start(self) -> SidecarProcess:
         with self.log_path.open("a") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "grove_jobs.cli", "scheduler"],
+                self.command,
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

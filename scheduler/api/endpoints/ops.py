@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from grove_jobs.clock import iso_z
 from grove_jobs.configs.query import schedule_lag_seconds
-from grove_jobs.executions.queries import (
-    counts_by_config_and_status,
-    counts_by_status,
-    latest_recorded_tick,
-)
-from grove_jobs.schema.execution import ExecutionStatus
+from grove_jobs.executions.queries import latest_recorded_tick
+from grove_jobs.observability.cluster import cluster_exposition
+from grove_jobs.observability.metrics import exposition
 from scheduler.api.context import ApiContext, get_context
 from scheduler.api.models import HealthOut
 from scheduler.api.routes import RouteTable
 
 routes = RouteTable(tags=["operations"])
 Ctx = Annotated[ApiContext, Depends(get_context)]
-PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -85,90 +81,27 @@ def healthz(ctx: Ctx) -> JSONResponse:
 # --------------------------------------------------------------------------- metrics
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _sample(name: str, value: float, labels: dict[str, str] | None = None) -> str:
-    rendered = ",".join(f'{k}="{_escape(v)}"' for k, v in (labels or {}).items())
-    number = repr(float(value)) if not float(value).is_integer() else str(int(value))
-    return f"{name}{{{rendered}}} {number}" if rendered else f"{name} {number}"
-
-
-def _family(name: str, kind: str, help_text: str, samples: Iterable[str]) -> list[str]:
-    return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *samples]
-
-
 @routes.get(
     "/metrics",
     scope=None,
-    summary="Prometheus metrics",
-    response_class=PlainTextResponse,
+    summary="Prometheus metrics of this process",
+    response_class=Response,
     responses={200: {"content": {"text/plain": {}}}},
 )
-def metrics(ctx: Ctx) -> PlainTextResponse:
-    """Prometheus text format: executions by status, queue depth, schedule lag, last tick
-    duration and executions by job. Counts come from the (pruned) execution table, so they
-    are gauges."""
-    at = ctx.clock()
-    lines: list[str] = []
-    try:
-        with ctx.db.read() as session:
-            by_status = counts_by_status(session)
-            by_job = counts_by_config_and_status(session)
-            lag = schedule_lag_seconds(session, at)
-            tick = last_tick(ctx, session)
-    except SQLAlchemyError:
-        lines += _family(
-            "grove_database_up", "gauge", "1 when the database answers.", ["grove_database_up 0"]
-        )
-        return PlainTextResponse("\n".join(lines) + "\n", media_type=PROMETHEUS_TEXT)
-    lines += _family(
-        "grove_database_up",
-        "gauge",
-        "1 when the database answers.",
-        [_sample("grove_database_up", 1)],
-    )
-    lines += _family(
-        "grove_executions",
-        "gauge",
-        "Executions in the database by status.",
-        [
-            _sample("grove_executions", by_status.get(s.value, 0), {"status": s.value})
-            for s in ExecutionStatus
-        ],
-    )
-    depth = by_status.get("queued", 0) + by_status.get("retrying", 0)
-    lines += _family(
-        "grove_queue_depth",
-        "gauge",
-        "Executions waiting to run (queued or retrying).",
-        [_sample("grove_queue_depth", depth)],
-    )
-    lines += _family(
-        "grove_schedule_lag_seconds",
-        "gauge",
-        "Seconds the most overdue schedule is late (0 when none is).",
-        [_sample("grove_schedule_lag_seconds", round(lag, 3))],
-    )
-    if tick.duration_ms is not None:
-        lines += _family(
-            "grove_tick_duration_seconds",
-            "gauge",
-            "Duration of the last scheduler tick.",
-            [_sample("grove_tick_duration_seconds", round(tick.duration_ms / 1000, 6))],
-        )
-    if tick.at is not None:
-        lines += _family(
-            "grove_last_tick_timestamp_seconds",
-            "gauge",
-            "Unix time of the last scheduler tick.",
-            [_sample("grove_last_tick_timestamp_seconds", round(tick.at.timestamp(), 3))],
-        )
-    lines += _family(
-        "grove_job_executions",
-        "gauge",
-        "Executions in the database by job and status.",
-        [_sample("grove_job_executions", n, {"job": job, "status": st}) for job, st, n in by_job],
-    )
-    return PlainTextResponse("\n".join(lines) + "\n", media_type=PROMETHEUS_TEXT)
+def metrics() -> Response:
+    """This process's counters and histograms (attempt duration, claim latency, queue wait,
+    tick duration, schedule lag) and prometheus_client's process metrics."""
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+@routes.get(
+    "/metrics/cluster",
+    scope=None,
+    summary="Database-wide Prometheus gauges",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def cluster_metrics(ctx: Ctx) -> Response:
+    """Runs by status, queue depth, schedule lag and the freshest tick, read from the
+    database: scrape this from one target, not every sidecar."""
+    return Response(cluster_exposition(ctx.db, ctx.clock()), media_type=CONTENT_TYPE_LATEST)

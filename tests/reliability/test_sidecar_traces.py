@@ -1,0 +1,69 @@
+"""OpenTelemetry spans from a real sidecar process (traced_sidecar.py records them with the
+SDK's in-memory exporter and writes them out on SIGTERM): tick, claim, and one span per
+attempt carrying the run's identity."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from grove_jobs.engine.enqueue import run_now
+from grove_jobs.observability import traces
+from tests.factories import create, synthetic_config
+from tests.reliability.conftest import SidecarProcess, wait_for
+
+pytestmark = pytest.mark.slow
+ONLY_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+@ONLY_SQLITE
+def test_tick_claim_and_attempt_spans(db, migrated_url, tmp_path) -> None:
+    create(db, synthetic_config("quick", items=2))
+    create(db, synthetic_config("broken", fail_first=5))
+    out = tmp_path / "spans.json"
+    sidecar = SidecarProcess(migrated_url, tmp_path / "sidecar.log", GROVE_WORKERS="1")
+    sidecar.command = [sys.executable, "-m", "tests.reliability.traced_sidecar", str(out)]
+    sidecar.start()
+    try:
+        ok = run_now(db, "quick", requested_by="test")
+        failed = run_now(db, "broken", requested_by="test")
+        done = wait_for(db, ok.id, {"success", "failed"}, timeout=30)
+        assert done.status == "success", done.error
+        assert wait_for(db, failed.id, {"failed"}, timeout=30).status == "failed"
+        assert sidecar.terminate() == 0
+    finally:
+        sidecar.stop()
+    spans = json.loads(out.read_text())
+    assert {"grove.tick", "grove.claim", "grove.attempt"} <= {span["name"] for span in spans}
+    attempts = {
+        s["attributes"]["grove.config_id"]: s for s in spans if s["name"] == "grove.attempt"
+    }
+    good, bad = attempts["quick"], attempts["broken"]
+    assert (
+        good["attributes"].items()
+        >= {
+            "grove.execution_id": ok.id,
+            "grove.job_type": "synthetic",
+            "grove.attempt": 1,
+            "grove.status": "success",
+        }.items()
+    )
+    assert good["ok"] and not bad["ok"]
+    assert bad["attributes"]["grove.status"] == "failed"
+    # An attempt is a child of the claim that handed it out.
+    claims = {s["span_id"]: s for s in spans if s["name"] == "grove.claim"}
+    assert good["parent_id"] in claims
+    assert claims[good["parent_id"]]["trace_id"] == good["trace_id"]
+
+
+def test_tracing_is_off_unless_otel_variables_ask(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
+                 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    assert not traces.configured() and not traces.setup()
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    assert not traces.configured()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:4318/v1/traces")
+    assert traces.configured()
