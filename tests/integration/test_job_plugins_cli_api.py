@@ -23,7 +23,9 @@ def _uninstall(db: Database, config_id: str, job_type: str = "retired-type") -> 
         payload = copy.deepcopy(row.payload)
         payload["jobType"] = payload["parameters"]["jobType"] = job_type
         session.execute(
-            update(JobConfigRow).where(JobConfigRow.id == config_id).values(payload=payload)
+            update(JobConfigRow)
+            .where(JobConfigRow.id == config_id)
+            .values(payload=payload, version=row.version + 1)  # as any write makes
         )
 
 

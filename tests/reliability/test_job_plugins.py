@@ -142,7 +142,9 @@ def test_runs_of_a_type_no_sidecar_has_fail_naming_it(db, start_sidecar):
         payload = copy.deepcopy(row.payload)
         payload["jobType"] = payload["parameters"]["jobType"] = "retired-type"
         session.execute(
-            update(JobConfigRow).where(JobConfigRow.id == "orphaned").values(payload=payload)
+            update(JobConfigRow)
+            .where(JobConfigRow.id == "orphaned")
+            .values(payload=payload, version=row.version + 1)
         )
     create(db, synthetic_config("healthy", items=1))
     start_sidecar()

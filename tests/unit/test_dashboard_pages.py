@@ -394,7 +394,9 @@ def test_a_config_of_an_uninstalled_type_is_shown_and_refused(db: Database) -> N
         payload = {**row.payload, "jobType": "retired-type"}
         payload["parameters"] = {**payload["parameters"], "jobType": "retired-type"}
         session.execute(
-            update(JobConfigRow).where(JobConfigRow.id == "synthetic-flaky").values(payload=payload)
+            update(JobConfigRow)
+            .where(JobConfigRow.id == "synthetic-flaky")
+            .values(payload=payload, version=row.version + 1)  # as any write makes
         )
     at = console()
     assert not at.exception
