@@ -6,7 +6,7 @@ import os
 import socket
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,8 +49,28 @@ class Settings(BaseSettings):
     smtp_from: str = "grove-jobs@localhost"
     smtp_starttls: bool = False
     webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None  # signs webhook bodies (X-Grove-Signature)
     alert_email_to: str | None = None  # alert mail goes here when SMTP is configured
     alert_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # "name=apprise-url,...": the only place alert URLs live; configs name the entries.
+    alert_urls: SecretStr | None = None
+    dashboard_url: str | None = None  # links in alert messages point here
+
+    @field_validator("alert_urls")
+    @classmethod
+    def _alert_urls_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from grove_jobs.alerts.targets import parse_alert_urls  # apprise loads lazily
+
+            parse_alert_urls(value.get_secret_value())
+        return value
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _dashboard_url_http(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
 
     # Dashboard identity
     trusted_user_header: str | None = None  # e.g. X-Forwarded-Email, only behind a proxy

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from grove_jobs.alerts import rules, store
+from grove_jobs.alerts import rules, store, targets
 from grove_jobs.alerts.delivery import deliver
 from grove_jobs.alerts.store import Message
 from grove_jobs.db.engine import Database
@@ -68,14 +68,19 @@ class Courier:
 
     def __init__(self, db: Database, settings: Settings):
         self.db, self.settings = db, settings
+        if settings.alert_urls is not None:
+            # apprise's own check of every URL, once at start: a typo fails loudly here.
+            targets.check_targets(targets.parse_alert_urls(settings.alert_urls.get_secret_value()))
+        if settings.webhook_url and settings.webhook_secret is None:
+            log.warning("GROVE_WEBHOOK_URL is set without GROVE_WEBHOOK_SECRET: unsigned webhooks")
         self._queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
     @property
     def enabled(self) -> bool:
-        """Whether any channel (webhook, or SMTP with a recipient) is configured."""
+        """Whether any channel (webhook, SMTP, named targets) is configured."""
         settings = self.settings
-        return bool(settings.webhook_url or (settings.smtp_host and settings.alert_email_to))
+        return bool(settings.webhook_url or settings.smtp_host or settings.alert_urls)
 
     def send(self, messages: list[Message]) -> None:
         """Queue notifications for delivery."""

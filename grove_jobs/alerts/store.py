@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from grove_jobs.alerts.message import compose
 from grove_jobs.alerts.rules import ConfigState, Finding, OpenIncident, Run
 from grove_jobs.alerts.tables import OPEN_SQL, AlertIncidentRow
 from grove_jobs.clock import iso_z
@@ -27,6 +28,7 @@ from grove_jobs.schema.job_config import Alerts
 E = JobExecutionRow
 I = AlertIncidentRow  # noqa: E741
 RECIPIENT = "alerts"
+ROUTE = "route"  # key of the delivery route inside the outbox row's event_refs
 KIND = "alert"
 # Enough runs for a p95 of durations and the default streak of failures; a config asking for
 # a longer streak widens the window (up to MAX_RUN_WINDOW). The rules see no further back.
@@ -50,8 +52,12 @@ class Message:
     event: str  # opened | resolved
     subject: str
     body: str
-    payload: dict[str, Any]
+    payload: dict[str, Any]  # the webhook body
     attempt: int = 1  # which delivery attempt this is
+    # Who else hears of it: the config's owners (mail) and named targets, fixed when written.
+    owners: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    delivered: tuple[str, ...] = ()  # channels that took it already: a retry skips them
 
 
 def redelivery_delay(attempt: int) -> timedelta | None:
@@ -188,17 +194,9 @@ def open_incident(
         incident_id = session.execute(stmt).scalar()
         if incident_id is None:
             return None
-        subject = f"[grove-jobs] ALERT {config_id}: {finding.rule.replace('_', ' ')}"
-        body = (
-            f"{finding.summary}\n\nConfig: {config_id}\nOpened: {iso_z(at, timespec='seconds')}\n"
-        )
-        if details.get("lastError"):
-            body += f"Last error: {details['lastError']}\n"
         payload = _payload("opened", incident_id, config_id, finding.rule, at, finding.summary)
         payload["incident"].update(executionId=finding.execution_id, details=details)
-        return _outbox(
-            session, config_id, finding.execution_id, subject, body, payload, at, deliverable
-        )
+        return _outbox(session, config_id, finding.execution_id, payload, at, deliverable)
 
 
 def resolve_incident(
@@ -221,10 +219,12 @@ def resolve_incident(
             return None
         rule = incident.rule.replace("_", " ")
         summary = f"resolved: {incident.details.get('summary', rule)}"
-        subject = f"[grove-jobs] RESOLVED {config_id}: {rule}"
-        body = f"{summary}\n\nConfig: {config_id}\nResolved: {iso_z(at, timespec='seconds')}\n"
         payload = _payload("resolved", incident.id, config_id, incident.rule, at, summary)
-        return _outbox(session, config_id, None, subject, body, payload, at, deliverable)
+        payload["incident"].update(
+            openedAt=iso_z(incident.opened_at, timespec="seconds"),
+            executionId=incident.execution_id,
+        )
+        return _outbox(session, config_id, None, payload, at, deliverable)
 
 
 def _payload(event, incident_id, config_id, rule, at, summary) -> dict[str, Any]:
@@ -235,9 +235,21 @@ def _payload(event, incident_id, config_id, rule, at, summary) -> dict[str, Any]
     }
 
 
-def _outbox(
-    session: Session, config_id, execution_id, subject, body, payload, at, deliverable
-) -> Message:
+def _route(session: Session, config_id: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The config's display name, owners and alert targets, as saved now."""
+    payload = session.scalar(select(JobConfigRow.payload).where(JobConfigRow.id == config_id))
+    payload = payload or {}
+    targets = (payload.get("alerts") or {}).get("targets") or []
+    name = payload.get("displayName") or config_id
+    return str(name), tuple(payload.get("owners") or ()), tuple(targets)
+
+
+def _outbox(session: Session, config_id, execution_id, payload, at, deliverable) -> Message:
+    name, owners, targets = _route(session, config_id)
+    payload["incident"].setdefault("openedAt", payload["at"])
+    payload["incident"]["jobName"] = name
+    subject, body = compose(payload)
+    refs = {**payload, ROUTE: {"owners": list(owners), "targets": list(targets)}}
     notification_id = session.execute(
         insert(NotificationRow)
         .values(
@@ -246,7 +258,7 @@ def _outbox(
             recipient=RECIPIENT,
             subject=subject[:300],
             body=body,
-            event_refs=payload,
+            event_refs=refs,
             created_at=at,
             execution_id=execution_id,
             # Its writer sends it right away; should that sidecar die first, another one
@@ -256,7 +268,9 @@ def _outbox(
         )
         .returning(NotificationRow.id)
     ).scalar_one()
-    return Message(notification_id, payload["event"], subject, body, payload)
+    return Message(
+        notification_id, payload["event"], subject, body, payload, owners=owners, targets=targets
+    )
 
 
 def claim_redeliveries(db: Database, *, at: datetime, limit: int = 20) -> list[Message]:
@@ -283,7 +297,8 @@ def claim_redeliveries(db: Database, *, at: datetime, limit: int = 20) -> list[M
         for row in rows:
             row.delivery_attempts += 1
             row.next_attempt_at = at + DELIVERY_LEASE
-            payload = row.event_refs or {}
+            payload = dict(row.event_refs or {})
+            route = payload.pop(ROUTE, None) or {}
             messages.append(
                 Message(
                     row.id,
@@ -292,18 +307,32 @@ def claim_redeliveries(db: Database, *, at: datetime, limit: int = 20) -> list[M
                     row.body,
                     payload,
                     attempt=row.delivery_attempts,
+                    owners=tuple(route.get("owners") or ()),
+                    targets=tuple(route.get("targets") or ()),
+                    delivered=tuple(route.get("delivered") or ()),
                 )
             )
     return messages
 
 
 def mark_sent(
-    db: Database, message: Message, *, at: datetime, error: str | None
+    db: Database,
+    message: Message,
+    *,
+    at: datetime,
+    error: str | None,
+    delivered: tuple[str, ...] = (),
 ) -> datetime | None:
-    """Record how a delivery attempt went; returns when the next one is due (None: sent, or
-    given up after MAX_DELIVERIES)."""
+    """Record how a delivery attempt went (``delivered``: the channels that took it, so a
+    retry skips them); returns when the next one is due (None: sent, or given up after
+    MAX_DELIVERIES)."""
     delay = redelivery_delay(message.attempt) if error else None
     next_attempt = at + delay if delay is not None else None
+    route = {
+        "owners": list(message.owners),
+        "targets": list(message.targets),
+        "delivered": sorted(set(message.delivered) | set(delivered)),
+    }
     with db.write() as session:
         session.execute(
             update(NotificationRow)
@@ -312,6 +341,17 @@ def mark_sent(
                 sent_at=None if error else at,
                 send_error=error,
                 next_attempt_at=next_attempt,
+                event_refs={**message.payload, ROUTE: route},
             )
         )
     return next_attempt
+
+
+def mark_unroutable(db: Database, message: Message) -> None:
+    """No channel applies to this notification: the outbox row is the alert; stop leasing it."""
+    with db.write() as session:
+        session.execute(
+            update(NotificationRow)
+            .where(NotificationRow.id == message.notification_id)
+            .values(next_attempt_at=None)
+        )

@@ -65,7 +65,18 @@ def test_consecutive_failures_fire_once_and_resolve_once(db):
         ("alert", "alerts", "opened"),
         ("alert", "alerts", "resolved"),
     ]
-    assert outbox[0].subject == "[grove-jobs] ALERT flaky: consecutive failures"
+    # Written for people: the job, what happened, since when, the last error.
+    assert outbox[0].subject == "flaky is failing"
+    assert outbox[0].body.splitlines() == [
+        "flaky is failing: 2 runs in a row failed (threshold 2).",
+        "Since: 2026-03-01 12:03:00 UTC",
+        "Last error: last",
+    ]
+    assert outbox[1].subject == "Resolved: flaky is failing"
+    assert outbox[1].body.splitlines() == [
+        "flaky is back to normal.",
+        "It is failing from 2026-03-01 12:03:00 UTC to 2026-03-01 12:07:00 UTC (4 min 00 s).",
+    ]
     # A new streak is a new incident.
     for minute in (9, 10):
         _run(db, "flaky", "failed", T0 + timedelta(minutes=minute))
