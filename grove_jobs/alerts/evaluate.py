@@ -10,6 +10,8 @@ from datetime import datetime
 
 from grove_jobs.alerts import rules, store, targets
 from grove_jobs.alerts.delivery import deliver
+from grove_jobs.alerts.rules import ConfigState, OpenIncident
+from grove_jobs.alerts.states import load_states
 from grove_jobs.alerts.store import Message
 from grove_jobs.db.engine import Database
 from grove_jobs.settings import Settings
@@ -32,11 +34,21 @@ class AlertPass:
 
 
 def evaluate_alerts(db: Database, *, at: datetime, deliverable: bool = True) -> AlertPass:
-    """Resolve incidents that are over, open incidents for rules that fire. Returns the
+    """A full pass over every active config: resolve incidents that are over, open incidents
+    for rules that fire. Returns the
     notifications this call wrote (another sidecar's pass writes none for the same incident);
     ``deliverable``: a channel is configured, so they are to be sent."""
-    states = store.load_states(db)
-    open_now = store.open_by_config(db)
+    return evaluate_states(db, load_states(db), store.open_by_config(db), at, deliverable)
+
+
+def evaluate_states(
+    db: Database,
+    states: list[ConfigState],
+    open_now: dict[str, list[OpenIncident]],
+    at: datetime,
+    deliverable: bool = True,
+) -> AlertPass:
+    """The pass over the given configs (``open_now``: open incidents by config)."""
     messages: list[Message] = []
     for state in states:
         incidents = open_now.get(state.config_id, [])

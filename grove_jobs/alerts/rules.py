@@ -217,3 +217,29 @@ def _later_tick_ran(state: ConfigState, incident: OpenIncident) -> bool:
         and iso_z(r.scheduled_for, timespec="seconds") > missed_at
         for r in state.runs
     )
+
+
+def recheck_at(state: ConfigState, at: datetime) -> datetime | None:
+    """The earliest instant at which the passing of time alone could make a rule fire for
+    this config (no new run, no edit); None when only new runs or edits could. Running runs
+    are looked at on every pass, so ``slow_run`` needs no entry here. Errs early: an early
+    recheck costs one evaluation, a late one a missed alert."""
+    grace = state.alerts.missed_schedule_grace_seconds
+    if grace <= 0 or not state.enabled or not state.cron_expression:
+        return None
+    delay = timedelta(seconds=grace)
+    candidates = [state.next_run_at + delay] if state.next_run_at is not None else []
+    cutoff = at - delay
+    ran = [
+        r.scheduled_for
+        for r in state.runs
+        if r.scheduled_for is not None and not r.missed and r.scheduled_for <= cutoff
+    ]
+    if ran:
+        since = max(ran)
+        if state.schedule_since is not None:
+            since = max(since, state.schedule_since)
+        since = max(since, at - MISSED_LOOKBACK)
+        following = cron.next_fire(state.cron_expression, state.timezone, since)
+        candidates.append(following + delay)
+    return min(candidates) if candidates else None

@@ -1,4 +1,4 @@
-"""The incident store: load what the rules need, open and resolve incidents exactly once.
+"""The incident store: open and resolve incidents exactly once, and the alert outbox.
 
 Opening is an INSERT that a partial unique index (one open incident per config and rule)
 turns into a no-op when another sidecar got there first; resolving is a guarded UPDATE
@@ -12,30 +12,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from grove_jobs.alerts.message import compose
-from grove_jobs.alerts.rules import ConfigState, Finding, OpenIncident, Run
+from grove_jobs.alerts.rules import Finding, OpenIncident
 from grove_jobs.alerts.tables import OPEN_SQL, AlertIncidentRow
 from grove_jobs.clock import iso_z
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
 from grove_jobs.domain.tables import NotificationRow
-from grove_jobs.schema.job_config import Alerts
 
 E = JobExecutionRow
 I = AlertIncidentRow  # noqa: E741
 RECIPIENT = "alerts"
 ROUTE = "route"  # key of the delivery route inside the outbox row's event_refs
 KIND = "alert"
-# Enough runs for a p95 of durations and the default streak of failures; a config asking for
-# a longer streak widens the window (up to MAX_RUN_WINDOW). The rules see no further back.
-RUN_WINDOW = 20
-MAX_RUN_WINDOW = 1000
-
-
 # Delivery: the sidecar that writes (or re-claims) a notification holds it this long; failed
 # deliveries are tried again after 1, 2, 4 … minutes (at most an hour apart), up to
 # MAX_DELIVERIES times, for notifications at most MAX_DELIVERY_AGE old.
@@ -65,69 +58,6 @@ def redelivery_delay(attempt: int) -> timedelta | None:
     if attempt >= MAX_DELIVERIES:
         return None
     return timedelta(minutes=min(2 ** (attempt - 1), 60))
-
-
-def load_states(db: Database, *, window: int = RUN_WINDOW) -> list[ConfigState]:
-    """Every active job config with its alert policy and its newest executions (at least
-    ``window``, more when a config's failure streak needs them)."""
-    rank = func.row_number().over(partition_by=E.config_id, order_by=E.id.desc()).label("rank")
-    recent = select(
-        E.id,
-        E.config_id,
-        E.status,
-        E.trigger,
-        E.scheduled_for,
-        E.started_at,
-        E.completed_at,
-        rank,
-    ).subquery()
-    with db.read() as session:
-        configs = session.execute(
-            select(
-                JobConfigRow.id,
-                JobConfigRow.payload,
-                JobConfigRow.enabled,
-                JobConfigRow.next_run_at,
-                JobConfigRow.updated_at,
-            )
-            .where(JobConfigRow.type == "job-config", JobConfigRow.status == "active")
-            .order_by(JobConfigRow.id)
-        ).all()
-        policies = {c.id: Alerts.model_validate(c.payload.get("alerts") or {}) for c in configs}
-        streaks = [p.consecutive_failures for p in policies.values()]
-        window = min(MAX_RUN_WINDOW, max([window, *streaks]))
-        runs: dict[str, list[Run]] = {}
-        for row in session.execute(
-            select(recent)
-            .where(recent.c.rank <= window)
-            .order_by(recent.c.config_id, recent.c.id.desc())
-        ):
-            runs.setdefault(row.config_id, []).append(
-                Run(
-                    id=row.id,
-                    status=row.status,
-                    trigger=row.trigger,
-                    scheduled_for=row.scheduled_for,
-                    started_at=row.started_at,
-                    completed_at=row.completed_at,
-                )
-            )
-    states = []
-    for config in configs:
-        schedule = config.payload.get("schedule") or {}
-        states.append(
-            ConfigState(
-                config_id=config.id,
-                alerts=policies[config.id],
-                runs=runs.get(config.id, []),
-                enabled=bool(config.enabled),
-                cron_expression=schedule.get("cronExpression"),
-                timezone=schedule.get("timezone", "UTC"),
-                next_run_at=config.next_run_at,
-                schedule_since=config.updated_at,
-            )
-        )
-    return states
 
 
 def open_incidents(db: Database, config_id: str | None = None) -> list[AlertIncidentRow]:
