@@ -4,9 +4,9 @@ JSON object per line."""
 import json
 import sys
 
-from bench import anchor, engine, startup
+from bench import anchor, engine, scale, startup
 
-BENCHMARKS = {**engine.BENCHMARKS, **anchor.BENCHMARKS, **startup.BENCHMARKS}
+BENCHMARKS = {**engine.BENCHMARKS, **anchor.BENCHMARKS, **startup.BENCHMARKS, **scale.BENCHMARKS}
 
 
 def main(names: list[str]) -> None:

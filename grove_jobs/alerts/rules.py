@@ -31,6 +31,7 @@ MIN_RUNS_FOR_P95 = 5
 # How far back a missing tick is looked for: an outage longer than this is already visible in
 # next_run_at lagging, which the rule also checks.
 MISSED_LOOKBACK = timedelta(hours=6)
+RECHECK_SCAN = 50  # ticks looked at past the anchor for one without a run (then: recheck early)
 
 
 @dataclass(frozen=True)
@@ -229,17 +230,19 @@ def recheck_at(state: ConfigState, at: datetime) -> datetime | None:
         return None
     delay = timedelta(seconds=grace)
     candidates = [state.next_run_at + delay] if state.next_run_at is not None else []
-    cutoff = at - delay
-    ran = [
-        r.scheduled_for
-        for r in state.runs
-        if r.scheduled_for is not None and not r.missed and r.scheduled_for <= cutoff
-    ]
+    ran = {r.scheduled_for for r in state.runs if r.scheduled_for is not None and not r.missed}
     if ran:
-        since = max(ran)
+        # missed_schedule fires for a tick without a run once it is past the grace; the first
+        # such tick after its anchor (the newest tick with a run, as of now) is the earliest.
+        cutoff = at - delay
+        since = max((t for t in ran if t <= cutoff), default=min(ran))
         if state.schedule_since is not None:
             since = max(since, state.schedule_since)
         since = max(since, at - MISSED_LOOKBACK)
-        following = cron.next_fire(state.cron_expression, state.timezone, since)
-        candidates.append(following + delay)
+        fire = since
+        for _ in range(RECHECK_SCAN):
+            fire = cron.next_fire(state.cron_expression, state.timezone, fire)
+            if fire not in ran:
+                break
+        candidates.append(fire + delay)
     return min(candidates) if candidates else None
