@@ -5,7 +5,7 @@ since the previous pass, see ``states.changed_since``), while a run is running (
 while an incident is open, or when time alone makes a tick overdue (``rules.recheck_at``,
 kept in a heap). Everything else keeps its answer, so a pass costs about the runs finished
 since the previous one, not the number of configs. A full pass at start and every
-``FULL_PASS_EVERY`` is the backstop for anything the change queries cannot see.
+``FULL_PASS_EVERY`` (an hour) is the backstop for anything the change queries cannot see.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from grove_jobs.alerts.evaluate import AlertPass, evaluate_states
 from grove_jobs.alerts.states import changed_since, load_states
 from grove_jobs.db.engine import Database
 
-FULL_PASS_EVERY = timedelta(minutes=10)
+# A full pass at 10,000 configs takes seconds of CPU (bench scale): rare, as a backstop only.
+FULL_PASS_EVERY = timedelta(hours=1)
 # Runs are stamped completed_at by their sidecar's clock before the commit; looking back this
 # far past the previous pass covers commit lag and modest clock skew between sidecars.
 OVERLAP = timedelta(seconds=60)
