@@ -20,7 +20,10 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Runtime configuration. Loaded once per entry point and passed down."""
 
-    model_config = SettingsConfigDict(env_prefix="GROVE_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused value (an alert URL, a database URL) may hold a secret.
+    model_config = SettingsConfigDict(
+        env_prefix="GROVE_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str | None = None  # default: sqlite file <data_dir>/grove.db

@@ -54,7 +54,14 @@ def check_targets(targets: dict[str, str]) -> None:
         return
     import apprise
 
-    bad = [name for name, url in targets.items() if apprise.Apprise.instantiate(url) is None]
+    # apprise logs the URL it cannot parse; that log would leak the tokens in it. (Run once,
+    # at start, before the courier thread sends anything.)
+    logger = logging.getLogger("apprise")
+    was_disabled, logger.disabled = logger.disabled, True
+    try:
+        bad = [name for name, url in targets.items() if apprise.Apprise.instantiate(url) is None]
+    finally:
+        logger.disabled = was_disabled
     if bad:
         raise AlertTargetError(
             f"{VARIABLE}: apprise does not accept the URL of {', '.join(map(repr, bad))}"
