@@ -54,7 +54,7 @@ def compose(payload: dict[str, Any], dashboard_url: str | None = None) -> tuple[
     else:
         title = f"{name} {headline}"
         lines = [f"{job} {headline}: {incident.get('summary', '')}.".replace("..", ".")]
-        lines.append(f"Since: {_when(opened_at)}")
+        lines.append(f"Since: {_when(details.get('since') or opened_at)}")
         if details.get("lastError"):
             lines.append(f"Last error: {details['lastError']}")
     if url:

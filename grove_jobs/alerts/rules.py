@@ -105,8 +105,13 @@ def consecutive_failures(state: ConfigState) -> Finding | None:
         CONSECUTIVE_FAILURES,
         f"{len(streak)} runs in a row failed (threshold {limit})",
         streak[0].id,
-        {"failures": len(streak), "threshold": limit},
+        # "since": when the first run of the streak ended, which people ask first.
+        {"failures": len(streak), "threshold": limit, "since": _iso(streak[-1].completed_at)},
     )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return iso_z(value, timespec="seconds") if value is not None else None
 
 
 def p95(values: list[float]) -> float:

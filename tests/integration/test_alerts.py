@@ -80,7 +80,7 @@ def test_consecutive_failures_fire_once_and_resolve_once(db, evaluate):
     assert outbox[0].subject == "flaky is failing"
     assert outbox[0].body.splitlines() == [
         "flaky is failing: 2 runs in a row failed (threshold 2).",
-        "Since: 2026-03-01 12:03:00 UTC",
+        "Since: 2026-03-01 12:00:01 UTC",  # when the first failure of the streak ended
         "Last error: last",
     ]
     assert outbox[1].subject == "Resolved: flaky is failing"
