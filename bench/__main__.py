@@ -4,13 +4,14 @@ JSON object per line."""
 import json
 import sys
 
-from bench import anchor, engine, pauses, startup
+from bench import anchor, engine, pauses, scale, startup
 
 BENCHMARKS = {
     **engine.BENCHMARKS,
     **anchor.BENCHMARKS,
     **startup.BENCHMARKS,
     **pauses.BENCHMARKS,
+    **scale.BENCHMARKS,
 }
 
 

@@ -5,7 +5,9 @@ served from memory, while changes made elsewhere (the sidecar, the CLI, another 
 up within seconds. Every write in ``dashboard.actions`` calls :func:`clear` afterwards, so the
 user who made a change sees it at once.
 
-Cached values are pickled per hit, so the console caches lean rows (``CardRow``), not models.
+Cached values are pickled per hit, so the console caches lean rows (``CardRow``), not models;
+its result set is the exception: at 10,000 configs unpickling it was half of a warm rerun, so
+it is one shared, immutable object (``st.cache_resource``, same TTL).
 """
 
 from __future__ import annotations
@@ -77,8 +79,8 @@ class CardRow:
 class ConsoleData:
     """The console's result set: matching cards plus the registry metrics over them."""
 
-    rows: list[CardRow]
-    metrics: list[tuple[str, int]]
+    rows: tuple[CardRow, ...]  # tuples: one object is shared by every session
+    metrics: tuple[tuple[str, int], ...]
 
 
 def _card_row(view: ConfigView, data: dict[str, Any]) -> CardRow:
@@ -143,7 +145,7 @@ def _generic_chips(
     return tuple(chips)
 
 
-@st.cache_data(ttl=LIST_TTL, show_spinner=False, max_entries=64)
+@st.cache_resource(ttl=LIST_TTL, show_spinner=False, max_entries=64)
 def console(
     type_name: str, text: str, filters: tuple[tuple[str, str], ...], sort: str | None
 ) -> ConsoleData:
@@ -154,8 +156,8 @@ def console(
     metrics = [
         (m.label, sum(1 for d in documents if m.predicate(d))) for m in get_type(type_name).metrics
     ]
-    rows = [_card_row(v, d) for v, d in zip(views, documents, strict=True)]
-    return ConsoleData(rows, metrics)
+    rows = tuple(_card_row(v, d) for v, d in zip(views, documents, strict=True))
+    return ConsoleData(rows, tuple(metrics))
 
 
 @dataclass(frozen=True)

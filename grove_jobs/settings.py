@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,7 +21,10 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Runtime configuration. Loaded once per entry point and passed down."""
 
-    model_config = SettingsConfigDict(env_prefix="GROVE_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused value (an alert URL, a database URL) may hold a secret.
+    model_config = SettingsConfigDict(
+        env_prefix="GROVE_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str | None = None  # default: sqlite file <data_dir>/grove.db
@@ -52,8 +55,28 @@ class Settings(BaseSettings):
     # Credentials go over STARTTLS (or SMTPS on 465); only this sends them in clear text.
     smtp_allow_plaintext: bool = False
     webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None  # signs webhook bodies (X-Grove-Signature)
     alert_email_to: str | None = None  # alert mail goes here when SMTP is configured
     alert_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # "name=apprise-url,...": the only place alert URLs live; configs name the entries.
+    alert_urls: SecretStr | None = None
+    dashboard_url: str | None = None  # links in alert messages point here
+
+    @field_validator("alert_urls")
+    @classmethod
+    def _alert_urls_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from grove_jobs.alerts.targets import parse_alert_urls  # apprise loads lazily
+
+            parse_alert_urls(value.get_secret_value())
+        return value
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _dashboard_url_http(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
 
     # Dashboard identity
     trusted_user_header: str | None = None  # e.g. X-Forwarded-Email, only behind a proxy

@@ -13,6 +13,7 @@ from multiprocessing.connection import Pipe
 import schedule as schedule_lib
 
 from grove_jobs.alerts.evaluate import Courier
+from grove_jobs.alerts.incremental import IncrementalEvaluator
 from grove_jobs.clock import utcnow
 from grove_jobs.configs.query import earliest_next_run
 from grove_jobs.db.engine import Database
@@ -51,6 +52,7 @@ class Sidecar(Claiming, Maintenance):
         self._wake_pending = False
         self._lock_file = None
         self._courier = Courier(self.db, settings)
+        self._alerts = IncrementalEvaluator(self.db)
         self._next_due: datetime | None = None
         self._waiting_due: float | None = None  # monotonic: when the next waiting run comes due
         self.last_tick_at: datetime | None = None

@@ -16,7 +16,8 @@ import schedule as schedule_lib
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
-from grove_jobs.alerts.evaluate import Courier, evaluate_alerts
+from grove_jobs.alerts.evaluate import Courier
+from grove_jobs.alerts.incremental import IncrementalEvaluator
 from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import SchedulerNodeRow
@@ -37,6 +38,7 @@ class Maintenance:
     last_tick_ms: float | None
     _stopping: threading.Event
     _courier: Courier
+    _alerts: IncrementalEvaluator
     _lock_file: Any
 
     def _maintenance_loop(self) -> None:
@@ -61,7 +63,7 @@ class Maintenance:
     def _evaluate_alerts(self) -> None:
         try:
             courier = self._courier
-            result = evaluate_alerts(self.db, at=utcnow(), deliverable=courier.enabled)
+            result = self._alerts.run(utcnow(), deliverable=courier.enabled)
             if result.messages:
                 log.warning("alerts: %d opened, %d resolved", result.opened, result.resolved)
                 courier.send(result.messages)

@@ -50,6 +50,10 @@ ALERT_LABELS = {
     "consecutiveFailures": "Alert after N failures in a row",
     "slowRunFactor": "Alert when a run exceeds k x p95",
     "missedScheduleGraceSeconds": "Missed-schedule grace (s)",
+    "targets": "Alert targets (one per line)",
+}
+ALERT_HELP = {
+    "targets": "Names of GROVE_ALERT_URLS entries (e.g. team-slack); never URLs.",
 }
 LIMIT_HELP = {
     "overlapPolicy": "A scheduled tick while maxConcurrent runs are active is skipped "
@@ -279,9 +283,24 @@ def _job_sections(form: Form, payload: dict[str, Any]) -> dict[str, Any]:
     with st.container(border=True):
         section("Alerts")
         result["alerts"] = model_form(
-            form, Alerts, payload.get("alerts"), "payload.alerts", labels=ALERT_LABELS, columns=3
+            form,
+            Alerts,
+            payload.get("alerts"),
+            "payload.alerts",
+            labels=ALERT_LABELS,
+            helps=ALERT_HELP,
+            columns=3,
         )
         st.caption("0 switches a rule off.")
+        result["owners"] = field_input(
+            form,
+            "payload.owners",
+            list[str],
+            None,
+            payload.get("owners") or [],
+            label="Owners (emails, one per line)",
+            help_text="They get a mail when an alert opens or resolves.",
+        )
     return result
 
 

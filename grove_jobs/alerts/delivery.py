@@ -1,6 +1,8 @@
-"""Delivering alert notifications: a JSON POST to the webhook and a mail, when configured.
+"""Delivering alert notifications on every channel that applies: the signed JSON webhook,
+mail (``GROVE_ALERT_EMAIL_TO`` and the config's owners) and the config's named apprise
+targets. Texts are rendered for people at send time (``message.compose``).
 
-Transient failures (connection errors, timeouts, 5xx, 429) are retried with exponential
+Webhook transient failures (connection errors, timeouts, 5xx, 429) are retried with exponential
 backoff a few times; the whole attempt is bounded, and its outcome is recorded on the outbox
 row (``sent_at`` or ``send_error``), which stays as the durable record either way.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -22,7 +25,9 @@ from tenacity import (
     wait_exponential,
 )
 
-from grove_jobs.alerts.store import Message, mark_sent
+from grove_jobs.alerts import signing, targets
+from grove_jobs.alerts.message import compose, link
+from grove_jobs.alerts.store import Message, mark_sent, mark_unroutable
 from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.notifications.mail import send_mail
@@ -55,11 +60,13 @@ def post_webhook(
     url: str,
     payload: dict,
     *,
+    secret: str | None = None,
     attempts: int = WEBHOOK_ATTEMPTS,
     backoff: float = 0.5,
     timeout: float = WEBHOOK_TIMEOUT_SECONDS,
 ) -> int:
-    """POST ``payload`` as JSON; returns the number of attempts it took."""
+    """POST ``payload`` as JSON, signed with ``secret`` (each attempt afresh, so its timestamp
+    is current); returns the number of attempts it took."""
     calls = 0
 
     @retry(
@@ -71,12 +78,11 @@ def post_webhook(
     def send() -> None:
         nonlocal calls
         calls += 1
-        request = urllib.request.Request(
-            url,
-            data=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json", "User-Agent": "grove-jobs-alerts"},
-            method="POST",
-        )
+        body = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", "User-Agent": "grove-jobs-alerts"}
+        if secret:
+            headers[signing.HEADER] = signing.signature(secret, int(time.time()), body)
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 response.read()
@@ -88,33 +94,74 @@ def post_webhook(
     return calls
 
 
+def channels(settings: Settings, message: Message) -> list[str]:
+    """The channels this notification goes to: ``webhook``, ``mail:<address>``,
+    ``target:<name>``."""
+    found = ["webhook"] if settings.webhook_url else []
+    if settings.smtp_host:
+        recipients = [settings.alert_email_to, *message.owners]
+        found += [f"mail:{r}" for r in dict.fromkeys(recipients) if r]
+    found += [f"target:{name}" for name in message.targets]
+    return found
+
+
 def deliver(db: Database, settings: Settings, message: Message, *, backoff: float = 0.5) -> bool:
-    """Send one alert notification on every configured channel; True when all succeeded (or
-    none is configured: the outbox row is then the alert)."""
+    """Send one alert notification on every channel that applies and has not taken it yet;
+    True when all succeeded (or none applies: the outbox row is then the alert)."""
+    pending = [c for c in channels(settings, message) if c not in message.delivered]
+    if not pending:
+        if not message.delivered:
+            mark_unroutable(db, message)
+        return True
+    title, text = compose(message.payload, settings.dashboard_url)
+    body = {**message.payload, "title": title, "text": text}
+    incident = message.payload.get("incident", {})
+    url = link(settings.dashboard_url, incident.get("configId", ""), incident.get("executionId"))
+    if url:
+        body["url"] = url
+    named = _alert_urls(settings)
     errors: list[str] = []
-    channels = 0
-    if settings.webhook_url:
-        channels += 1
+    delivered: list[str] = []
+    for channel in pending:
+        kind, _, name = channel.partition(":")
         try:
-            post_webhook(settings.webhook_url, message.payload, backoff=backoff)
+            if kind == "webhook":
+                secret = settings.webhook_secret
+                post_webhook(
+                    settings.webhook_url or "",
+                    body,
+                    secret=secret.get_secret_value() if secret else None,
+                    backoff=backoff,
+                )
+            elif kind == "mail":
+                send_mail(settings, name, title, text)
+            elif name not in named:
+                raise targets.AlertTargetError(f"target {name!r} is not in {targets.VARIABLE}")
+            else:
+                resolved = message.event == "resolved"
+                targets.notify(name, named[name], title, text, resolved=resolved)
+            delivered.append(channel)
         except (WebhookError, urllib.error.URLError, OSError) as exc:
-            errors.append(f"webhook: {exc}")
-    if settings.smtp_host and settings.alert_email_to:
-        channels += 1
-        try:
-            send_mail(settings, settings.alert_email_to, message.subject, message.body)
-        except (smtplib.SMTPException, OSError) as exc:
-            errors.append(f"smtp: {type(exc).__name__}: {exc}")
-    if channels:
-        error = "; ".join(errors)[:2000] or None
-        retry_at = mark_sent(db, message, at=utcnow(), error=error)
-        if error:
-            then = f"trying again at {retry_at:%H:%M:%S}" if retry_at else "giving up"
-            log.error(
-                "alert %d not delivered (attempt %d): %s; %s",
-                message.notification_id,
-                message.attempt,
-                error,
-                then,
-            )
+            errors.append(f"{channel}: {exc}")
+        except smtplib.SMTPException as exc:
+            errors.append(f"{channel}: {type(exc).__name__}: {exc}")
+        except targets.AlertTargetError as exc:
+            errors.append(str(exc))
+    error = "; ".join(errors)[:2000] or None
+    retry_at = mark_sent(db, message, at=utcnow(), error=error, delivered=tuple(delivered))
+    if error:
+        then = f"trying again at {retry_at:%H:%M:%S}" if retry_at else "giving up"
+        log.error(
+            "alert %d not delivered (attempt %d): %s; %s",
+            message.notification_id,
+            message.attempt,
+            error,
+            then,
+        )
     return not errors
+
+
+def _alert_urls(settings: Settings) -> dict[str, str]:
+    if settings.alert_urls is None:
+        return {}
+    return targets.parse_alert_urls(settings.alert_urls.get_secret_value())

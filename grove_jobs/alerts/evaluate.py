@@ -8,8 +8,10 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from grove_jobs.alerts import rules, store
+from grove_jobs.alerts import rules, store, targets
 from grove_jobs.alerts.delivery import deliver
+from grove_jobs.alerts.rules import ConfigState, OpenIncident
+from grove_jobs.alerts.states import load_states
 from grove_jobs.alerts.store import Message
 from grove_jobs.db.engine import Database
 from grove_jobs.settings import Settings
@@ -32,11 +34,21 @@ class AlertPass:
 
 
 def evaluate_alerts(db: Database, *, at: datetime, deliverable: bool = True) -> AlertPass:
-    """Resolve incidents that are over, open incidents for rules that fire. Returns the
+    """A full pass over every active config: resolve incidents that are over, open incidents
+    for rules that fire. Returns the
     notifications this call wrote (another sidecar's pass writes none for the same incident);
     ``deliverable``: a channel is configured, so they are to be sent."""
-    states = store.load_states(db)
-    open_now = store.open_by_config(db)
+    return evaluate_states(db, load_states(db), store.open_by_config(db), at, deliverable)
+
+
+def evaluate_states(
+    db: Database,
+    states: list[ConfigState],
+    open_now: dict[str, list[OpenIncident]],
+    at: datetime,
+    deliverable: bool = True,
+) -> AlertPass:
+    """The pass over the given configs (``open_now``: open incidents by config)."""
     messages: list[Message] = []
     for state in states:
         incidents = open_now.get(state.config_id, [])
@@ -68,14 +80,19 @@ class Courier:
 
     def __init__(self, db: Database, settings: Settings):
         self.db, self.settings = db, settings
+        if settings.alert_urls is not None:
+            # apprise's own check of every URL, once at start: a typo fails loudly here.
+            targets.check_targets(targets.parse_alert_urls(settings.alert_urls.get_secret_value()))
+        if settings.webhook_url and settings.webhook_secret is None:
+            log.warning("GROVE_WEBHOOK_URL is set without GROVE_WEBHOOK_SECRET: unsigned webhooks")
         self._queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
     @property
     def enabled(self) -> bool:
-        """Whether any channel (webhook, or SMTP with a recipient) is configured."""
+        """Whether any channel (webhook, SMTP, named targets) is configured."""
         settings = self.settings
-        return bool(settings.webhook_url or (settings.smtp_host and settings.alert_email_to))
+        return bool(settings.webhook_url or settings.smtp_host or settings.alert_urls)
 
     def send(self, messages: list[Message]) -> None:
         """Queue notifications for delivery."""

@@ -31,6 +31,7 @@ MIN_RUNS_FOR_P95 = 5
 # How far back a missing tick is looked for: an outage longer than this is already visible in
 # next_run_at lagging, which the rule also checks.
 MISSED_LOOKBACK = timedelta(hours=6)
+RECHECK_SCAN = 50  # ticks looked at past the anchor for one without a run (then: recheck early)
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,13 @@ def consecutive_failures(state: ConfigState) -> Finding | None:
         CONSECUTIVE_FAILURES,
         f"{len(streak)} runs in a row failed (threshold {limit})",
         streak[0].id,
-        {"failures": len(streak), "threshold": limit},
+        # "since": when the first run of the streak ended, which people ask first.
+        {"failures": len(streak), "threshold": limit, "since": _iso(streak[-1].completed_at)},
     )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return iso_z(value, timespec="seconds") if value is not None else None
 
 
 def p95(values: list[float]) -> float:
@@ -217,3 +223,31 @@ def _later_tick_ran(state: ConfigState, incident: OpenIncident) -> bool:
         and iso_z(r.scheduled_for, timespec="seconds") > missed_at
         for r in state.runs
     )
+
+
+def recheck_at(state: ConfigState, at: datetime) -> datetime | None:
+    """The earliest instant at which the passing of time alone could make a rule fire for
+    this config (no new run, no edit); None when only new runs or edits could. Running runs
+    are looked at on every pass, so ``slow_run`` needs no entry here. Errs early: an early
+    recheck costs one evaluation, a late one a missed alert."""
+    grace = state.alerts.missed_schedule_grace_seconds
+    if grace <= 0 or not state.enabled or not state.cron_expression:
+        return None
+    delay = timedelta(seconds=grace)
+    candidates = [state.next_run_at + delay] if state.next_run_at is not None else []
+    ran = {r.scheduled_for for r in state.runs if r.scheduled_for is not None and not r.missed}
+    if ran:
+        # missed_schedule fires for a tick without a run once it is past the grace; the first
+        # such tick after its anchor (the newest tick with a run, as of now) is the earliest.
+        cutoff = at - delay
+        since = max((t for t in ran if t <= cutoff), default=min(ran))
+        if state.schedule_since is not None:
+            since = max(since, state.schedule_since)
+        since = max(since, at - MISSED_LOOKBACK)
+        fire = since
+        for _ in range(RECHECK_SCAN):
+            fire = cron.next_fire(state.cron_expression, state.timezone, fire)
+            if fire not in ran:
+                break
+        candidates.append(fire + delay)
+    return min(candidates) if candidates else None

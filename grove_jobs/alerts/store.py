@@ -1,4 +1,4 @@
-"""The incident store: load what the rules need, open and resolve incidents exactly once.
+"""The incident store: open and resolve incidents exactly once, and the alert outbox.
 
 Opening is an INSERT that a partial unique index (one open incident per config and rule)
 turns into a no-op when another sidecar got there first; resolving is a guarded UPDATE
@@ -12,28 +12,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from grove_jobs.alerts.rules import ConfigState, Finding, OpenIncident, Run
+from grove_jobs.alerts.message import compose
+from grove_jobs.alerts.rules import Finding, OpenIncident
 from grove_jobs.alerts.tables import OPEN_SQL, AlertIncidentRow
 from grove_jobs.clock import iso_z
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
 from grove_jobs.notifications.tables import NotificationRow
-from grove_jobs.schema.job_config import Alerts
 
 E = JobExecutionRow
 I = AlertIncidentRow  # noqa: E741
 RECIPIENT = "alerts"
+ROUTE = "route"  # key of the delivery route inside the outbox row's event_refs
 KIND = "alert"
-# Enough runs for a p95 of durations and the default streak of failures; a config asking for
-# a longer streak widens the window (up to MAX_RUN_WINDOW). The rules see no further back.
-RUN_WINDOW = 20
-MAX_RUN_WINDOW = 1000
-
-
 # Delivery: the sidecar that writes (or re-claims) a notification holds it this long; failed
 # deliveries are tried again after 1, 2, 4 … minutes (at most an hour apart), up to
 # MAX_DELIVERIES times, for notifications at most MAX_DELIVERY_AGE old.
@@ -50,8 +45,12 @@ class Message:
     event: str  # opened | resolved
     subject: str
     body: str
-    payload: dict[str, Any]
+    payload: dict[str, Any]  # the webhook body
     attempt: int = 1  # which delivery attempt this is
+    # Who else hears of it: the config's owners (mail) and named targets, fixed when written.
+    owners: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    delivered: tuple[str, ...] = ()  # channels that took it already: a retry skips them
 
 
 def redelivery_delay(attempt: int) -> timedelta | None:
@@ -59,69 +58,6 @@ def redelivery_delay(attempt: int) -> timedelta | None:
     if attempt >= MAX_DELIVERIES:
         return None
     return timedelta(minutes=min(2 ** (attempt - 1), 60))
-
-
-def load_states(db: Database, *, window: int = RUN_WINDOW) -> list[ConfigState]:
-    """Every active job config with its alert policy and its newest executions (at least
-    ``window``, more when a config's failure streak needs them)."""
-    rank = func.row_number().over(partition_by=E.config_id, order_by=E.id.desc()).label("rank")
-    recent = select(
-        E.id,
-        E.config_id,
-        E.status,
-        E.trigger,
-        E.scheduled_for,
-        E.started_at,
-        E.completed_at,
-        rank,
-    ).subquery()
-    with db.read() as session:
-        configs = session.execute(
-            select(
-                JobConfigRow.id,
-                JobConfigRow.payload,
-                JobConfigRow.enabled,
-                JobConfigRow.next_run_at,
-                JobConfigRow.updated_at,
-            )
-            .where(JobConfigRow.type == "job-config", JobConfigRow.status == "active")
-            .order_by(JobConfigRow.id)
-        ).all()
-        policies = {c.id: Alerts.model_validate(c.payload.get("alerts") or {}) for c in configs}
-        streaks = [p.consecutive_failures for p in policies.values()]
-        window = min(MAX_RUN_WINDOW, max([window, *streaks]))
-        runs: dict[str, list[Run]] = {}
-        for row in session.execute(
-            select(recent)
-            .where(recent.c.rank <= window)
-            .order_by(recent.c.config_id, recent.c.id.desc())
-        ):
-            runs.setdefault(row.config_id, []).append(
-                Run(
-                    id=row.id,
-                    status=row.status,
-                    trigger=row.trigger,
-                    scheduled_for=row.scheduled_for,
-                    started_at=row.started_at,
-                    completed_at=row.completed_at,
-                )
-            )
-    states = []
-    for config in configs:
-        schedule = config.payload.get("schedule") or {}
-        states.append(
-            ConfigState(
-                config_id=config.id,
-                alerts=policies[config.id],
-                runs=runs.get(config.id, []),
-                enabled=bool(config.enabled),
-                cron_expression=schedule.get("cronExpression"),
-                timezone=schedule.get("timezone", "UTC"),
-                next_run_at=config.next_run_at,
-                schedule_since=config.updated_at,
-            )
-        )
-    return states
 
 
 def open_incidents(db: Database, config_id: str | None = None) -> list[AlertIncidentRow]:
@@ -188,17 +124,9 @@ def open_incident(
         incident_id = session.execute(stmt).scalar()
         if incident_id is None:
             return None
-        subject = f"[grove-jobs] ALERT {config_id}: {finding.rule.replace('_', ' ')}"
-        body = (
-            f"{finding.summary}\n\nConfig: {config_id}\nOpened: {iso_z(at, timespec='seconds')}\n"
-        )
-        if details.get("lastError"):
-            body += f"Last error: {details['lastError']}\n"
         payload = _payload("opened", incident_id, config_id, finding.rule, at, finding.summary)
         payload["incident"].update(executionId=finding.execution_id, details=details)
-        return _outbox(
-            session, config_id, finding.execution_id, subject, body, payload, at, deliverable
-        )
+        return _outbox(session, config_id, finding.execution_id, payload, at, deliverable)
 
 
 def resolve_incident(
@@ -221,10 +149,12 @@ def resolve_incident(
             return None
         rule = incident.rule.replace("_", " ")
         summary = f"resolved: {incident.details.get('summary', rule)}"
-        subject = f"[grove-jobs] RESOLVED {config_id}: {rule}"
-        body = f"{summary}\n\nConfig: {config_id}\nResolved: {iso_z(at, timespec='seconds')}\n"
         payload = _payload("resolved", incident.id, config_id, incident.rule, at, summary)
-        return _outbox(session, config_id, None, subject, body, payload, at, deliverable)
+        payload["incident"].update(
+            openedAt=iso_z(incident.opened_at, timespec="seconds"),
+            executionId=incident.execution_id,
+        )
+        return _outbox(session, config_id, None, payload, at, deliverable)
 
 
 def _payload(event, incident_id, config_id, rule, at, summary) -> dict[str, Any]:
@@ -235,9 +165,21 @@ def _payload(event, incident_id, config_id, rule, at, summary) -> dict[str, Any]
     }
 
 
-def _outbox(
-    session: Session, config_id, execution_id, subject, body, payload, at, deliverable
-) -> Message:
+def _route(session: Session, config_id: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The config's display name, owners and alert targets, as saved now."""
+    payload = session.scalar(select(JobConfigRow.payload).where(JobConfigRow.id == config_id))
+    payload = payload or {}
+    targets = (payload.get("alerts") or {}).get("targets") or []
+    name = payload.get("displayName") or config_id
+    return str(name), tuple(payload.get("owners") or ()), tuple(targets)
+
+
+def _outbox(session: Session, config_id, execution_id, payload, at, deliverable) -> Message:
+    name, owners, targets = _route(session, config_id)
+    payload["incident"].setdefault("openedAt", payload["at"])
+    payload["incident"]["jobName"] = name
+    subject, body = compose(payload)
+    refs = {**payload, ROUTE: {"owners": list(owners), "targets": list(targets)}}
     notification_id = session.execute(
         insert(NotificationRow)
         .values(
@@ -246,7 +188,7 @@ def _outbox(
             recipient=RECIPIENT,
             subject=subject[:300],
             body=body,
-            event_refs=payload,
+            event_refs=refs,
             created_at=at,
             execution_id=execution_id,
             # Its writer sends it right away; should that sidecar die first, another one
@@ -256,7 +198,9 @@ def _outbox(
         )
         .returning(NotificationRow.id)
     ).scalar_one()
-    return Message(notification_id, payload["event"], subject, body, payload)
+    return Message(
+        notification_id, payload["event"], subject, body, payload, owners=owners, targets=targets
+    )
 
 
 def claim_redeliveries(db: Database, *, at: datetime, limit: int = 20) -> list[Message]:
@@ -283,7 +227,8 @@ def claim_redeliveries(db: Database, *, at: datetime, limit: int = 20) -> list[M
         for row in rows:
             row.delivery_attempts += 1
             row.next_attempt_at = at + DELIVERY_LEASE
-            payload = row.event_refs or {}
+            payload = dict(row.event_refs or {})
+            route = payload.pop(ROUTE, None) or {}
             messages.append(
                 Message(
                     row.id,
@@ -292,18 +237,32 @@ def claim_redeliveries(db: Database, *, at: datetime, limit: int = 20) -> list[M
                     row.body,
                     payload,
                     attempt=row.delivery_attempts,
+                    owners=tuple(route.get("owners") or ()),
+                    targets=tuple(route.get("targets") or ()),
+                    delivered=tuple(route.get("delivered") or ()),
                 )
             )
     return messages
 
 
 def mark_sent(
-    db: Database, message: Message, *, at: datetime, error: str | None
+    db: Database,
+    message: Message,
+    *,
+    at: datetime,
+    error: str | None,
+    delivered: tuple[str, ...] = (),
 ) -> datetime | None:
-    """Record how a delivery attempt went; returns when the next one is due (None: sent, or
-    given up after MAX_DELIVERIES)."""
+    """Record how a delivery attempt went (``delivered``: the channels that took it, so a
+    retry skips them); returns when the next one is due (None: sent, or given up after
+    MAX_DELIVERIES)."""
     delay = redelivery_delay(message.attempt) if error else None
     next_attempt = at + delay if delay is not None else None
+    route = {
+        "owners": list(message.owners),
+        "targets": list(message.targets),
+        "delivered": sorted(set(message.delivered) | set(delivered)),
+    }
     with db.write() as session:
         session.execute(
             update(NotificationRow)
@@ -312,6 +271,17 @@ def mark_sent(
                 sent_at=None if error else at,
                 send_error=error,
                 next_attempt_at=next_attempt,
+                event_refs={**message.payload, ROUTE: route},
             )
         )
     return next_attempt
+
+
+def mark_unroutable(db: Database, message: Message) -> None:
+    """No channel applies to this notification: the outbox row is the alert; stop leasing it."""
+    with db.write() as session:
+        session.execute(
+            update(NotificationRow)
+            .where(NotificationRow.id == message.notification_id)
+            .values(next_attempt_at=None)
+        )

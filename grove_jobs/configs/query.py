@@ -167,15 +167,26 @@ def _last_runs(session: Session, config_ids: Sequence[str]) -> dict[str, LastRun
         .correlate(JobConfigRow)
         .scalar_subquery()
     )
+    E = JobExecutionRow
+    # Only the columns a card shows: whole rows would decode every run's payload snapshot and
+    # result JSON, which at 10,000 configs is most of the console's uncached rerun.
+    columns = (
+        E.config_id,
+        E.id,
+        E.status,
+        E.trigger,
+        E.started_at,
+        E.completed_at,
+        E.queued_at,
+        E.items_processed,
+        E.items_total,
+        E.error,
+    )
     result: dict[str, LastRun] = {}
     for chunk_start in range(0, len(config_ids), 500):
         chunk = list(config_ids[chunk_start : chunk_start + 500])
-        stmt = (
-            select(JobExecutionRow)
-            .join(JobConfigRow, JobExecutionRow.id == newest)
-            .where(JobConfigRow.id.in_(chunk))
-        )
-        for row in session.scalars(stmt):
+        stmt = select(*columns).join(JobConfigRow, E.id == newest).where(JobConfigRow.id.in_(chunk))
+        for row in session.execute(stmt):
             result[row.config_id] = LastRun(
                 config_id=row.config_id,
                 execution_id=row.id,

@@ -41,7 +41,8 @@ class JobConfigRow(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Indexed: incremental alert passes look up the configs saved since the previous pass.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     # Optimistic concurrency: every ORM UPDATE carries "WHERE version = <read version>".
     __mapper_args__ = {"version_id_col": version}

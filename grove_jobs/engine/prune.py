@@ -6,6 +6,7 @@ a config's newest execution however old, so a weekly job never loses its history
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,30 +33,28 @@ def prune(
     """Delete executions (and, by cascade, their log lines) beyond each config's retention.
     Stops after ``max_batches`` deletions so one pass never holds the database for long; the
     next pass continues."""
+    C = JobConfigRow
+    # One aggregate pass finds the configs that have anything to prune, so a pass over
+    # thousands of configs costs one query, not thousands; only each config's retention is
+    # read (payload -> retention), not its whole payload.
+    stats = (
+        select(E.config_id, func.count().label("runs"), func.min(E.queued_at).label("oldest"))
+        .group_by(E.config_id)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    stmt = select(stats.c.config_id, stats.c.runs, stats.c.oldest, C.payload["retention"]).join(
+        C, C.id == stats.c.config_id
+    )
     with db.read() as session:
-        # One aggregate pass finds the configs that have anything to prune, so a pass over
-        # thousands of configs costs a couple of queries, not thousands.
-        stats = session.execute(
-            select(E.config_id, func.count(), func.min(E.queued_at))
-            .group_by(E.config_id)
-            .having(func.count() > 1)
-        ).all()
-        payloads: dict[str, dict] = {}
-        ids = [row[0] for row in stats]
-        for start in range(0, len(ids), 500):
-            payloads.update(
-                session.execute(
-                    select(JobConfigRow.id, JobConfigRow.payload).where(
-                        JobConfigRow.id.in_(ids[start : start + 500]),
-                        JobConfigRow.type == "job-config",
-                    )
-                ).all()
-            )
+        rows = session.execute(stmt.where(C.type == "job-config")).all()
     configs = []
-    for config_id, count, oldest in stats:
-        if config_id not in payloads:
-            continue
-        retention = Retention.model_validate(payloads[config_id].get("retention") or {})
+    policies: dict[str, Retention] = {}  # most configs share a few retention policies
+    for config_id, count, oldest, spec in rows:
+        key = json.dumps(spec, sort_keys=True)
+        if key not in policies:
+            policies[key] = Retention.model_validate(spec or {})
+        retention = policies[key]
         if count > retention.keep_last or oldest < at - timedelta(days=retention.keep_days):
             configs.append((config_id, retention))
     deleted = batches = 0

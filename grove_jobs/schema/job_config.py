@@ -6,6 +6,7 @@ is almost certainly a typo, and rejecting it beats discovering it at 2am.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import (
@@ -32,6 +33,10 @@ MAX_CONCURRENT = 64
 MAX_MISFIRE_GRACE_SECONDS = 7 * 24 * 3600
 MAX_KEEP_LAST = 100_000
 MAX_KEEP_DAYS = 3650
+MAX_ALERT_TARGETS = 10
+MAX_OWNERS = 20
+TARGET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+EMAIL = re.compile(r"[^@\s,;<>]{1,64}@[^@\s,;<>]{1,190}\.[^@\s,;<>.]+")
 
 MisfirePolicy = Literal["skip", "run_once", "run_all"]
 OverlapPolicy = Literal["skip", "queue"]
@@ -104,6 +109,24 @@ class Alerts(CamelModel):
     # successful runs (needs MIN_RUNS_FOR_P95 of them, so a new job does not alert on noise).
     slow_run_factor: float = Field(default=3.0, ge=0, le=1000)
     missed_schedule_grace_seconds: int = Field(default=600, ge=0, le=MAX_MISFIRE_GRACE_SECONDS)
+    # Names of GROVE_ALERT_URLS entries, never URLs: those are secrets, and a URL an editor
+    # could type would let the sidecar be pointed at any host (an SSRF door).
+    targets: list[str] = Field(default_factory=list, max_length=MAX_ALERT_TARGETS)
+
+    @field_validator("targets")
+    @classmethod
+    def _target_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if "://" in name or ":" in name:
+                raise ValueError(
+                    f"{name!r} looks like a URL; targets name entries of GROVE_ALERT_URLS "
+                    "(a config never holds a URL)"
+                )
+            if not TARGET_NAME.fullmatch(name):
+                raise ValueError(
+                    f"target name {name!r} must be 1-40 lower-case letters, digits, '-' or '_'"
+                )
+        return list(dict.fromkeys(value))
 
 
 class JobConfigPayload(CamelModel):
@@ -122,7 +145,16 @@ class JobConfigPayload(CamelModel):
     limits: Limits = Limits()
     retention: Retention = Retention()
     alerts: Alerts = Alerts()
+    owners: list[str] = Field(default_factory=list, max_length=MAX_OWNERS)  # alert mail to these
     parameters: Any = None
+
+    @field_validator("owners")
+    @classmethod
+    def _owner_emails(cls, value: list[str]) -> list[str]:
+        for owner in value:
+            if not EMAIL.fullmatch(owner):
+                raise ValueError(f"{owner!r} is not an email address")
+        return list(dict.fromkeys(value))
 
     @field_validator("job_type")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from grove_jobs.alerts import rules
@@ -83,3 +84,21 @@ def test_incidents_resolve_on_a_later_success_or_a_later_tick():
     # A success after the incidents opened ends them, except a slow run still running.
     runs += [_run(7, "running", 5), _run(8, "success", 6)]
     assert rules.resolved(_state(runs), incidents) == [failures, missed]
+
+
+def test_recheck_waits_for_the_first_tick_without_a_run():
+    at = datetime(2026, 3, 1, 12, 7, 30, tzinfo=UTC)
+    ticks = [at.replace(minute=m, second=0) for m in (0, 5)]  # every five minutes, both ran
+    runs = [Run(n, "success", "schedule", t, t, t) for n, t in enumerate(reversed(ticks))]
+    state = ConfigState(
+        "c",
+        Alerts(missed_schedule_grace_seconds=600),
+        runs,
+        enabled=True,
+        cron_expression="*/5 * * * *",
+        next_run_at=at.replace(minute=10, second=0),
+    )
+    # The 12:05 tick ran although it is within the grace: the first tick that could be missed
+    # is 12:10, so nothing can fire before 12:20.
+    assert rules.recheck_at(state, at) == at.replace(minute=20, second=0)
+    assert rules.recheck_at(replace(state, enabled=False), at) is None

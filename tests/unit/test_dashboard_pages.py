@@ -405,3 +405,24 @@ def test_a_config_of_an_uninstalled_type_is_shown_and_refused(db: Database) -> N
     assert not at.exception
     assert "Editing is refused" in texts(at.error)
     assert not [b for b in at.button if b.key == "save"]
+
+
+def test_alert_targets_and_owners_are_edited_and_urls_refused(db: Database) -> None:
+    at = inspector("daily-advancement")
+    targets = at.text_area(key=field("daily-advancement", 1, "payload.alerts.targets"))
+    targets.set_value("slack://T000/B000/XXXX").run()
+    at.button(key="save").click().run()
+    assert not at.exception
+    assert "looks like a URL" in texts(at.error)
+    assert get_config(db, "daily-advancement").version == 1  # nothing saved
+    at.text_area(key=field("daily-advancement", 1, "payload.alerts.targets")).set_value(
+        "team-slack\nops-mail"
+    ).run()
+    at.text_area(key=field("daily-advancement", 1, "payload.owners")).set_value(
+        "ana@example.com"
+    ).run()
+    at.button(key="save").click().run()
+    assert not at.exception
+    payload = get_config(db, "daily-advancement").object.payload
+    assert payload.alerts.targets == ["team-slack", "ops-mail"]
+    assert payload.owners == ["ana@example.com"]
