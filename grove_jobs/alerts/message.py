@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from grove_jobs.schedule import humanize_duration
+from grove_jobs.clock import humanize_duration
 
 HEADLINES = {
     "consecutive_failures": "is failing",
