@@ -58,12 +58,6 @@ class LastRun(BaseModel):
         return None
 
 
-# Records by (id, version, updated_at): a stored version never changes, so long-lived processes
-# (sidecar, API, dashboard) parse each version once. Bounded; oldest entries go first.
-_RECORDS: dict[tuple[str, int, datetime, datetime | None], ConfigRecord] = {}
-RECORD_CACHE_SIZE = 20_000
-
-
 def config_record(row: JobConfigRow) -> ConfigRecord:
     """Map a job_configs row (or a row of its columns).
 
@@ -71,9 +65,6 @@ def config_record(row: JobConfigRow) -> ConfigRecord:
     unknown top-level keys) and validates meta and payload directly; that still catches rows
     edited behind our back, which then get the full parse and its error list.
     """
-    key = (row.id, row.version, row.updated_at, row.next_run_at)
-    if (cached := _RECORDS.get(key)) is not None:
-        return cached
     meta = {**row.meta, "createdAt": iso_z(row.created_at), "updatedAt": iso_z(row.updated_at)}
     try:
         obj = GroveObject(
@@ -84,17 +75,15 @@ def config_record(row: JobConfigRow) -> ConfigRecord:
         )
     except (ValidationError, KeyError, TypeError):
         obj = parse_grove_object({"meta": meta, "payload": row.payload}, stored=True)
-    record = ConfigRecord.model_construct(  # the fields come straight from typed columns
+    # No per-process cache by (id, version): a key without the database behind it served one
+    # database's record for another's row with the same id, version and timestamps.
+    return ConfigRecord.model_construct(  # the fields come straight from typed columns
         object=obj,
         version=row.version,
         next_run_at=row.next_run_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
-    if len(_RECORDS) >= RECORD_CACHE_SIZE:
-        _RECORDS.pop(next(iter(_RECORDS)), None)
-    _RECORDS[key] = record
-    return record
 
 
 def execution_record(row: JobExecutionRow) -> Execution:
