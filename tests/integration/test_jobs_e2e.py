@@ -148,7 +148,13 @@ def test_dry_run_then_real_run_through_the_sidecar(sqlite_db: Database, sidecar)
     before = tiers(db)
 
     overrides = {"dryRun": True}
-    queued = run_now(db, "daily-advancement", requested_by="e2e", parameter_overrides=overrides)
+    queued = run_now(
+        db,
+        "daily-advancement",
+        requested_by="e2e",
+        parameter_overrides=overrides,
+        allow_destructive=True,  # dryRun is marked Destructive: overriding it takes an editor
+    )
     dry = _wait(db, queued.id)
 
     assert dry.status == "success", dry.error
