@@ -6,7 +6,7 @@ import os
 import socket
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     heartbeat_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Bounds clock skew and the time a worker needs to stop; None: min(5 s, lease / 3).
+    lease_margin_seconds: float | None = Field(default=None, ge=0, le=3600)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=3600)
     prune_interval_seconds: float = Field(default=60.0, gt=0, le=86400)
 
@@ -57,6 +59,36 @@ class Settings(BaseSettings):
     local_user: str = "local@grove.invalid"
 
     log_level: str = "INFO"
+
+    @property
+    def lease_margin(self) -> float:
+        """GROVE_LEASE_MARGIN_SECONDS, or the smaller of 5 s and a third of the lease."""
+        if self.lease_margin_seconds is not None:
+            return self.lease_margin_seconds
+        return min(5.0, self.lease_seconds / 3)
+
+    @property
+    def lease_budget(self) -> float:
+        """How long a worker may run without a successful renewal: lease minus margin."""
+        return self.lease_seconds - self.lease_margin
+
+    @model_validator(mode="after")
+    def _check_lease_timing(self) -> Settings:
+        # A worker stops its handler (lease - margin) after the last renewal that succeeded;
+        # three heartbeats must fit in that budget so one slow or lost renewal costs nothing.
+        if self.lease_budget <= 0:
+            raise ValueError(
+                f"GROVE_LEASE_MARGIN_SECONDS ({self.lease_margin:g}) must be smaller than "
+                f"GROVE_LEASE_SECONDS ({self.lease_seconds:g})"
+            )
+        if self.heartbeat_interval_seconds > self.lease_budget / 3:
+            raise ValueError(
+                f"GROVE_HEARTBEAT_INTERVAL_SECONDS ({self.heartbeat_interval_seconds:g}) must be "
+                f"at most (GROVE_LEASE_SECONDS - GROVE_LEASE_MARGIN_SECONDS) / 3 = "
+                f"({self.lease_seconds:g} - {self.lease_margin:g}) / 3 = "
+                f"{self.lease_budget / 3:g}"
+            )
+        return self
 
     @property
     def effective_database_url(self) -> str:

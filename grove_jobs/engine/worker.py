@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from grove_jobs.engine.context import JobCancelled, JobContext, JobLog, JobResult
+from grove_jobs.engine.fencing import Watchdog, lease_guard
 from grove_jobs.handlers.registry import get_handler
 from grove_jobs.schema.parameters import PARAMETER_MODELS
 from grove_jobs.settings import Settings, load_settings
@@ -40,13 +41,17 @@ warnings.filterwarnings(
 )
 
 
-def worker_main(conn: Connection, cancel: Event, database_url: str | None) -> None:
-    """Serve run requests until the pipe closes or a ``None`` request arrives."""
+def worker_main(
+    conn: Connection, cancel: Event, database_url: str | None, fence: Any = None
+) -> None:
+    """Serve run requests until the pipe closes or a ``None`` request arrives. ``fence`` is the
+    slot's lease deadline (see :mod:`grove_jobs.engine.fencing`)."""
     # The sidecar handles SIGINT/SIGTERM for the whole group; a worker only stops when told.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     logging.basicConfig(level=logging.WARNING)
     settings = None
+    watchdog = Watchdog(fence) if fence is not None else None
     while True:
         try:
             request = conn.recv()
@@ -56,7 +61,9 @@ def worker_main(conn: Connection, cancel: Event, database_url: str | None) -> No
             return
         if settings is None:  # read once per worker process, from the sidecar's environment
             settings = load_settings()
-        conn.send(execute(request, conn, cancel, database_url, settings))
+        with lease_guard(watchdog, request):
+            done = execute(request, conn, cancel, database_url, settings)
+        conn.send(done)
 
 
 def execute(
