@@ -1,7 +1,9 @@
 """``make soak``: three sidecars on PostgreSQL, 500 synthetic configs, faults, then a check.
 
-During the run: one sidecar is SIGKILLed (with its workers) and started again, PostgreSQL is
-restarted once, and random connections are terminated a few times. Afterwards no new ticks are
+During the run: one sidecar is SIGKILLed (with its workers) and started again, one sidecar's
+main process is paused (SIGSTOP) past its lease, one is cut off from the database (its role
+set NOLOGIN) past its lease, PostgreSQL is restarted once, and random connections are
+terminated a few times. Afterwards no new ticks are
 fired, the system settles, and :mod:`bench.soak_check` judges the history. Prints ONE JSON
 object; exits non-zero when any invariant is violated.
 
@@ -19,11 +21,13 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select, text, update
 
+from bench import soak_faults
 from bench.common import fresh_postgres, start_scheduler, stop_scheduler
 from bench.soak_check import ConfigSpec, ExecRow, LogRow, check
 from grove_jobs.alerts.tables import AlertIncidentRow
@@ -49,6 +53,9 @@ SIDECAR_ENV = {
     "GROVE_ALERT_INTERVAL_SECONDS": "5",
     "PYTHONUNBUFFERED": "1",
 }
+# Paused or cut off this long, a sidecar's runs are rescued by the others (as in the report
+# that asked for fencing: a 6 s lease, a 16 s pause).
+LEASE_FAULT_SECONDS = 16
 SETTLE_SECONDS = 300  # long-running configs take up to 150 s to finish their last run
 FAULT_RECOVERY = timedelta(seconds=5)  # after a fault ends, connections are re-established
 # A retry due this shortly before a fault was still within its tolerance when the fault hit.
@@ -244,7 +251,9 @@ def soak(
         created_at = utcnow()
         for data in synthetic_configs(configs, rng):
             create_config(db, parse_grove_object(data), actor="soak", source="cli", at=created_at)
-        procs = [Sidecar(db.url, logdir / f"sidecar-{n}.log", workers) for n in range(sidecars)]
+        roles = ExitStack()  # the sidecars' own login roles, dropped after them
+        urls = roles.enter_context(soak_faults.sidecar_roles(db, sidecars))
+        procs = [Sidecar(urls[n], logdir / f"sidecar-{n}.log", workers) for n in range(sidecars)]
         try:
             for proc in procs:
                 proc.start()
@@ -299,8 +308,34 @@ def soak(
                 took = (utcnow() - begun).total_seconds()
                 events.append({"at": begun.isoformat(), "fault": f"postgres restart ({took:.1f}s)"})
 
-            plan = [(0.2, connections), (0.3, kill_sidecar), (0.45, connections)]
-            plan += [(0.55, postgres), (0.7, connections), (0.85, connections)]
+            def lease_fault(name: str, hit: Callable[[], object]) -> None:
+                begun = utcnow()
+                detail = hit()
+                events.append({"at": begun.isoformat(), "fault": f"{name} {detail or ''}".strip()})
+                # Its runs are rescued a lease after it stopped renewing; then it catches up.
+                lease = timedelta(seconds=SIDECAR_LEASE)
+                faults.append((begun - FAULT_LEAD, utcnow() + lease + FAULT_RECOVERY))
+
+            def pause() -> None:
+                victim = procs[0].process
+                assert victim is not None
+                lease_fault(
+                    f"sidecar SIGSTOP for {LEASE_FAULT_SECONDS}s",
+                    lambda: soak_faults.pause(victim.pid, LEASE_FAULT_SECONDS),
+                )
+
+            def partition() -> None:
+                url = procs[1 % len(procs)].url
+
+                def cut() -> str:
+                    killed = soak_faults.partition(db, url, LEASE_FAULT_SECONDS)
+                    return f"(terminated {killed} sessions)"
+
+                lease_fault(f"sidecar cut off (role NOLOGIN) for {LEASE_FAULT_SECONDS}s", cut)
+
+            plan = [(0.15, connections), (0.25, kill_sidecar), (0.35, pause)]
+            plan += [(0.45, connections), (0.55, postgres), (0.65, partition)]
+            plan += [(0.75, connections), (0.85, connections)]
             for fraction, action in plan:
                 at_fraction(fraction, action)
             at_fraction(1.0, lambda: None)
@@ -312,6 +347,7 @@ def soak(
         finally:
             for proc in procs:
                 proc.stop()
+            roles.close()
     # The fire window ends a little before ``end``: a tick due in the last seconds may have
     # been cut off by the settle (no new ticks), which is the harness, not the scheduler.
     result = check(

@@ -16,7 +16,9 @@ nothing is left running; a config never has more than ``maxConcurrent`` attempts
 (intervals from the points above; timestamps are taken just before each transaction commits,
 so overlaps shorter than ``overlap_tolerance`` are clock noise, not admissions); each retry
 starts within ``tolerance`` of its policy delay after the previous attempt ended, except when
-it came due during an injected fault window (those are counted, not judged).
+it came due during an injected fault window (those are counted, not judged); no attempt's
+handler logs anything after a later attempt of the same execution has started
+(``overlappingAttempts``: lease fencing stopped it before the rescue).
 """
 
 from __future__ import annotations
@@ -103,6 +105,30 @@ def duplicate_ticks(execs: list[ExecRow]) -> int:
 def duplicate_attempts(logs: list[LogRow]) -> int:
     """Attempts that started more than once (a run executed twice)."""
     return sum(len(times) - 1 for times in _starts(logs).values() if len(times) > 1)
+
+
+def overlapping_attempts(logs: list[LogRow]) -> list[tuple[int, int]]:
+    """(execution, attempt) pairs whose handler logged after a later attempt of the same
+    execution had started: two attempts of one run working at once. The engine's own lines
+    (retry scheduled, rescue) are not the handler's work and are left out."""
+    handler = [
+        line
+        for line in logs
+        if not line.message.startswith(END_MARKERS[0]) and END_MARKERS[1] not in line.message
+    ]
+    last: dict[tuple[int, int], datetime] = {}
+    for line in handler:
+        key = (line.execution_id, line.attempt)
+        last[key] = max(last.get(key, line.at), line.at)
+    starts: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    for (execution_id, number), times in _starts(handler).items():
+        starts[execution_id].append((number, min(times)))
+    overlapping = []
+    for (execution_id, attempt), ended in sorted(last.items()):
+        later = [at for number, at in starts[execution_id] if number > attempt]
+        if later and ended > min(later):
+            overlapping.append((execution_id, attempt))
+    return overlapping
 
 
 def missed_ticks(
@@ -244,6 +270,7 @@ def check(
     concurrency = concurrency_violations(configs, runs)
     retries = retry_delays(configs, runs, faults=faults)
     leftover = stuck(execs)
+    overlapping = overlapping_attempts(logs)
     steady = steady_from or start
     lags = schedule_lag(
         [e for e in execs if e.scheduled_for and e.scheduled_for >= steady],
@@ -260,6 +287,7 @@ def check(
     result = {
         "duplicateExecutions": duplicate_ticks(execs),
         "duplicateAttempts": duplicate_attempts(logs),
+        "overlappingAttempts": len(overlapping),
         "missedTicks": len(missed),
         "stuckRunning": leftover.get("running", 0),
         "unfinished": sum(leftover.values()),
@@ -290,6 +318,7 @@ def check(
         "statuses": dict(Counter(e.status for e in execs)),
         "examples": {
             "missedTicks": [(c, f.isoformat()) for c, f in missed[:5]],
+            "overlappingAttempts": overlapping[:5],
             "maxConcurrentExceeded": [(c, w.isoformat(), n) for c, w, n in concurrency[:5]],
             "retryDelayViolations": retries["violations"][:5],
         },
@@ -299,6 +328,7 @@ def check(
         for key in (
             "duplicateExecutions",
             "duplicateAttempts",
+            "overlappingAttempts",
             "missedTicks",
             "stuckRunning",
             "maxConcurrentExceeded",

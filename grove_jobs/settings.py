@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     heartbeat_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Bounds clock skew and the time a worker needs to stop; None: min(5 s, lease / 3).
+    lease_margin_seconds: float | None = Field(default=None, ge=0, le=3600)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=3600)
     prune_interval_seconds: float = Field(default=60.0, gt=0, le=86400)
 
@@ -90,6 +92,36 @@ class Settings(BaseSettings):
     commands_file: Path | None = None  # the commands a ``command`` job may run (YAML)
 
     log_level: str = "INFO"
+
+    @property
+    def lease_margin(self) -> float:
+        """GROVE_LEASE_MARGIN_SECONDS, or the smaller of 5 s and a third of the lease."""
+        if self.lease_margin_seconds is not None:
+            return self.lease_margin_seconds
+        return min(5.0, self.lease_seconds / 3)
+
+    @property
+    def lease_budget(self) -> float:
+        """How long a worker may run without a successful renewal: lease minus margin."""
+        return self.lease_seconds - self.lease_margin
+
+    @model_validator(mode="after")
+    def _check_lease_timing(self) -> Settings:
+        # A worker stops its handler (lease - margin) after the last renewal that succeeded;
+        # three heartbeats must fit in that budget so one slow or lost renewal costs nothing.
+        if self.lease_budget <= 0:
+            raise ValueError(
+                f"GROVE_LEASE_MARGIN_SECONDS ({self.lease_margin:g}) must be smaller than "
+                f"GROVE_LEASE_SECONDS ({self.lease_seconds:g})"
+            )
+        if self.heartbeat_interval_seconds > self.lease_budget / 3:
+            raise ValueError(
+                f"GROVE_HEARTBEAT_INTERVAL_SECONDS ({self.heartbeat_interval_seconds:g}) must be "
+                f"at most (GROVE_LEASE_SECONDS - GROVE_LEASE_MARGIN_SECONDS) / 3 = "
+                f"({self.lease_seconds:g} - {self.lease_margin:g}) / 3 = "
+                f"{self.lease_budget / 3:g}"
+            )
+        return self
 
     @property
     def effective_database_url(self) -> str:

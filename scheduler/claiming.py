@@ -130,13 +130,27 @@ class Claiming:
                 message = slot.conn.recv()
             except (EOFError, OSError):
                 run = slot.run
-                log.error(
-                    "worker %d died running execution %d",
-                    slot.index,
-                    run.execution_id,
-                    extra=run_fields(run),
-                )
-                outcomes.append(self._outcome(run, "failed", error="worker process died"))
+                if self.pool.fenced(slot):
+                    # Its lease was not renewed in time (this sidecar paused, cut off or
+                    # starved): the worker stopped the handler before anyone could rescue it.
+                    log.error(
+                        "worker %d stopped execution %d attempt %d: lease not renewed within %gs",
+                        slot.index,
+                        run.execution_id,
+                        run.attempt,
+                        self.settings.lease_budget,
+                        extra=run_fields(run),
+                    )
+                    error = "lease not renewed in time; worker stopped the handler"
+                else:
+                    log.error(
+                        "worker %d died running execution %d",
+                        slot.index,
+                        run.execution_id,
+                        extra=run_fields(run),
+                    )
+                    error = "worker process died"
+                outcomes.append(self._outcome(run, "failed", error=error))
                 self.pool.release(slot)
                 self.pool.replace(slot)
                 return
@@ -207,24 +221,46 @@ class Claiming:
             log.exception("could not poll cancel requests")
 
     def _heartbeat(self) -> None:
-        running = [(s.run.execution_id, s.run.attempt) for s in self.pool.busy()]
+        """Renew the leases of running runs and move their workers' fences; a run whose lease
+        was taken over meanwhile (rescued while this sidecar was paused or cut off) has its
+        worker killed at once, so two attempts never run side by side."""
+        busy = self.pool.busy()
+        running = [(s.run.execution_id, s.run.attempt) for s in busy]
+        if not running:
+            return
+        started = time.monotonic()
+
+        def renew() -> set[tuple[int, int]]:
+            nonlocal started
+            started = time.monotonic()  # before the renewal is sent: the worker's count starts
+            return leases.heartbeat(self.db, worker_id=self.worker_id, running=running)
+
         try:
-            db_retry(30)(leases.heartbeat)(
-                self.db, worker_id=self.worker_id, running=running, at=utcnow()
-            )
+            renewed = db_retry(30)(renew)()
         except Exception:
             log.exception("heartbeat failed")
+            return
+        fence_at = started + self.settings.lease_budget
+        for slot in busy:
+            run = slot.run
+            if (run.execution_id, run.attempt) in renewed:
+                self.pool.renew(slot, fence_at)
+                continue
+            log.error(
+                "lease lost: execution %d attempt %d was taken over while this sidecar could "
+                "not renew it; killing worker %d at once",
+                run.execution_id,
+                run.attempt,
+                slot.index,
+            )
+            self.pool.release(slot)
+            self.pool.replace(slot)
 
     def _flush(self, outcomes, logs, progress) -> None:
         if not (outcomes or logs or progress):
             return
         db_retry()(dispatch.complete)(
-            self.db,
-            list(outcomes),
-            list(logs),
-            dict(progress),
-            worker_id=self.worker_id,
-            at=utcnow(),
+            self.db, list(outcomes), list(logs), dict(progress), worker_id=self.worker_id
         )
         outcomes.clear()
         logs.clear()
@@ -235,28 +271,35 @@ class Claiming:
         """Record buffered results and claim a run for every idle slot, in one transaction.
         Returns True when the queue may hold more work."""
         idle = self.pool.idle()
-        with metrics.CLAIM_LATENCY.time():
-            claimed = db_retry()(dispatch.complete_and_claim)(
+        started = time.monotonic()
+
+        def attempt() -> dispatch.Claimed:
+            nonlocal started
+            started = time.monotonic()  # the lease of what this claims starts no earlier
+            return dispatch.complete_and_claim(
                 self.db,
                 list(outcomes),
                 list(logs),
                 dict(progress),
                 worker_id=self.worker_id,
                 limit=len(idle),
-                at=utcnow(),
                 job_types=self.job_types,
             )
+
+        with metrics.CLAIM_LATENCY.time():
+            claimed = db_retry()(attempt)()
         outcomes.clear()
         logs.clear()
         progress.clear()
         for slot, run in zip(idle, claimed.runs, strict=False):
-            self.pool.submit(slot, run)
+            self.pool.submit(slot, run, started + self.settings.lease_budget)
             metrics.attempt_started(run)
             traces.attempt_started(run)
         self._waiting_due = None
-        if claimed.next_due is not None:
-            wait = (claimed.next_due - utcnow()).total_seconds() + DUE_SLACK_SECONDS
-            self._waiting_due = time.monotonic() + max(0.0, wait)
+        if claimed.next_due is not None and claimed.at is not None:
+            # Both instants are the database's: no host clock enters the wait.
+            wait = (claimed.next_due - claimed.at).total_seconds() + DUE_SLACK_SECONDS
+            self._waiting_due = started + max(0.0, wait)
         return len(claimed.runs) == len(idle)
 
     def _hand_back(self, busy: list[WorkerSlot]) -> None:

@@ -176,8 +176,9 @@ class Sidecar(Claiming, Maintenance):
 
     def _rescue(self) -> None:
         try:
+            # By the database's clock: sidecars on hosts whose clocks disagree still agree.
             rescued = db_retry(60)(leases.rescue)(
-                self.db, lease_seconds=self.settings.lease_seconds, at=utcnow()
+                self.db, lease_seconds=self.settings.lease_seconds
             )
             if rescued:
                 log.warning("rescued %d runs whose sidecar stopped heartbeating", len(rescued))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from grove_jobs.engine.dispatch import ClaimedRun
+from grove_jobs.engine.fencing import FENCED_EXIT_CODE
 from grove_jobs.engine.worker import worker_main
 from grove_jobs.jobs.registry import job_types
 
@@ -29,6 +30,7 @@ class WorkerSlot:
     process: mp.process.BaseProcess
     conn: Connection
     cancel: object  # multiprocessing Event
+    fence: object  # RawValue("d"): monotonic instant the handler must stop by (engine.fencing)
     run: ClaimedRun | None = None
     deadline: float = 0.0
     cancel_deadline: float | None = None
@@ -70,15 +72,16 @@ class WorkerPool:
     def _spawn(self, index: int) -> WorkerSlot:
         parent, child = self._ctx.Pipe()
         cancel = self._ctx.Event()
+        fence = self._ctx.RawValue("d", 0.0)
         process = self._ctx.Process(
             target=worker_main,
-            args=(child, cancel, self._database_url),
+            args=(child, cancel, self._database_url, fence),
             name=f"grove-worker-{index}",
             daemon=True,
         )
         process.start()
         child.close()
-        return WorkerSlot(index=index, process=process, conn=parent, cancel=cancel)
+        return WorkerSlot(index=index, process=process, conn=parent, cancel=cancel, fence=fence)
 
     @property
     def size(self) -> int:
@@ -90,8 +93,10 @@ class WorkerPool:
     def busy(self) -> list[WorkerSlot]:
         return [slot for slot in self.slots if slot.busy]
 
-    def submit(self, slot: WorkerSlot, run: ClaimedRun) -> None:
-        """Hand a claimed run to an idle slot."""
+    def submit(self, slot: WorkerSlot, run: ClaimedRun, fence_at: float) -> None:
+        """Hand a claimed run to an idle slot; its handler stops by ``fence_at`` (monotonic)
+        unless :meth:`renew` moves that later."""
+        slot.fence.value = fence_at  # before the request: the worker arms on receiving it
         slot.cancel.clear()
         slot.run = run
         slot.deadline = time.monotonic() + run.timeout_seconds
@@ -111,6 +116,15 @@ class WorkerPool:
                 "timezone": run.timezone,
             }
         )
+
+    def renew(self, slot: WorkerSlot, fence_at: float) -> None:
+        """A heartbeat renewed the slot's lease: its handler may run until ``fence_at``."""
+        slot.fence.value = max(slot.fence.value, fence_at)
+
+    def fenced(self, slot: WorkerSlot) -> bool:
+        """Whether the slot's process ended itself because its lease was not renewed."""
+        slot.process.join(timeout=1.0)
+        return slot.process.exitcode == FENCED_EXIT_CODE
 
     def request_cancel(self, slot: WorkerSlot) -> None:
         """Ask the handler to stop; it is killed if it has not after CANCEL_GRACE_SECONDS."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, text
@@ -52,3 +53,17 @@ def notify(session: Session, payload: str = "") -> None:
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": NOTIFY_CHANNEL, "payload": payload},
         )
+
+
+def database_now(session: Session) -> datetime:
+    """The database server's clock, as an aware UTC datetime.
+
+    Leases are judged by this one clock, so sidecars on hosts whose clocks disagree still agree
+    on whose heartbeat is stale. On PostgreSQL it is ``now()``, the start of the current
+    transaction (never later than the statement that stamps or compares with it); SQLite's
+    clock is that of the host the one sidecar runs on.
+    """
+    if session.bind.dialect.name == "postgresql":
+        return session.scalar(text("SELECT now()")).astimezone(UTC)
+    raw = session.scalar(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
+    return datetime.fromisoformat(raw).replace(tzinfo=UTC)

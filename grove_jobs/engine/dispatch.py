@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from grove_jobs.db.dialect import lock_rows, notify
+from grove_jobs.db.dialect import database_now, lock_rows, notify
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
 from grove_jobs.engine.retry import retry_delay
@@ -55,6 +55,7 @@ class Claimed:
 
     runs: list[ClaimedRun]
     next_due: datetime | None = None  # known only when the claim left slots empty
+    at: datetime | None = None  # the transaction's instant (the database's clock)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def claim(
     *,
     worker_id: str,
     limit: int,
-    at: datetime,
+    at: datetime | None = None,
     job_types: Collection[str] | None = None,
 ) -> list[ClaimedRun]:
     """Take up to ``limit`` due runs, never exceeding any config's maxConcurrent.
@@ -101,6 +102,7 @@ def claim(
     if limit <= 0:
         return []
     with db.write() as session:
+        at = at or database_now(session)  # a lease starts by the database's clock
         return _claim(session, worker_id=worker_id, limit=limit, at=at, job_types=job_types)
 
 
@@ -278,11 +280,12 @@ def complete(
     progress: dict[tuple[int, int], tuple[int, int | None]],
     *,
     worker_id: str,
-    at: datetime,
+    at: datetime | None = None,
 ) -> int:
     """Record finished attempts, log lines and progress in one transaction. Returns how many
     outcomes were accepted (a run rescued meanwhile by another sidecar is not)."""
     with db.write() as session:
+        at = at or database_now(session)
         return _complete(session, outcomes, logs, progress, worker_id=worker_id, at=at)
 
 
@@ -294,12 +297,13 @@ def complete_and_claim(
     *,
     worker_id: str,
     limit: int,
-    at: datetime,
+    at: datetime | None = None,
     job_types: Collection[str] | None = None,
 ) -> Claimed:
     """Record finished work and claim the next runs in ONE transaction: at full load a sidecar
-    pays one commit per batch of runs, not two."""
+    pays one commit per batch of runs, not two. Without ``at``, the database's clock."""
     with db.write() as session:
+        at = at or database_now(session)
         _complete(session, outcomes, logs, progress, worker_id=worker_id, at=at)
         runs = (
             _claim(session, worker_id=worker_id, limit=limit, at=at, job_types=job_types)
@@ -309,7 +313,7 @@ def complete_and_claim(
         # A slot left empty means nothing admissible is due now: say when the next waiting run
         # (typically a retry) comes due, so the sidecar wakes for it instead of for a poll.
         upcoming = next_due(session, at) if len(runs) < limit else None
-        return Claimed(runs, upcoming)
+        return Claimed(runs, upcoming, at)
 
 
 def next_due(session: Session, at: datetime) -> datetime | None:

@@ -2,16 +2,17 @@
 stopped heartbeating, and hand-back on shutdown.
 
 Like claiming, every change is a guarded UPDATE, so a late write from a worker presumed dead
-changes nothing.
+changes nothing. Heartbeats and rescue read the time from the database (one clock for every
+sidecar); the ``at`` arguments exist for tests that need a chosen instant.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 
-from grove_jobs.db.dialect import lock_rows
+from grove_jobs.db.dialect import database_now, lock_rows
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobExecutionRow
 from grove_jobs.engine.dispatch import Outcome, final_values
@@ -21,23 +22,33 @@ E = JobExecutionRow
 
 
 def heartbeat(
-    db: Database, *, worker_id: str, running: list[tuple[int, int]], at: datetime
-) -> None:
-    """Extend the lease of this sidecar's runs (cancel requests are polled separately, more
-    often, by :func:`cancel_requested`)."""
+    db: Database,
+    *,
+    worker_id: str,
+    running: list[tuple[int, int]],
+    at: datetime | None = None,
+) -> set[tuple[int, int]]:
+    """Extend the lease of this sidecar's runs; returns the (execution, attempt) pairs renewed.
+
+    A run missing from the answer is no longer this sidecar's (rescued, or finished by someone
+    else): its worker must stop at once. Cancel requests are polled separately, more often, by
+    :func:`cancel_requested`."""
     if not running:
-        return
+        return set()
     with db.write() as session:
-        session.execute(
+        stamp = at or database_now(session)
+        rows = session.execute(
             update(E)
             .where(
-                E.id.in_([eid for eid, _ in running]),
+                tuple_(E.id, E.attempt).in_(running),
                 E.status == "running",
                 E.worker_id == worker_id,
             )
-            .values(heartbeat_at=at)
+            .values(heartbeat_at=stamp)
+            .returning(E.id, E.attempt)
             .execution_options(synchronize_session=False)
-        )
+        ).all()
+    return {(row.id, row.attempt) for row in rows}
 
 
 def cancel_requested(db: Database, execution_ids: list[int]) -> set[int]:
@@ -52,12 +63,18 @@ def cancel_requested(db: Database, execution_ids: list[int]) -> set[int]:
         )
 
 
-def rescue(db: Database, *, lease_seconds: float, at: datetime, limit: int = 500) -> list[int]:
+def rescue(
+    db: Database, *, lease_seconds: float, at: datetime | None = None, limit: int = 500
+) -> list[int]:
     """Runs whose heartbeat is older than the lease belong to a dead sidecar: give each its
-    next attempt (after the policy's delay) or fail it when none are left. Returns their ids."""
-    cutoff = at - timedelta(seconds=lease_seconds)
+    next attempt (after the policy's delay) or fail it when none are left. Returns their ids.
+
+    Its worker stopped the handler (lease - margin) after its last renewal began, so by now
+    nothing runs the old attempt any more."""
     rescued = []
     with db.write() as session:
+        at = at or database_now(session)
+        cutoff = at - timedelta(seconds=lease_seconds)
         stale = session.execute(
             lock_rows(
                 session,

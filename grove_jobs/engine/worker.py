@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from grove_jobs import schedule
 from grove_jobs.engine.context import Interval, JobCancelled, JobContext, JobLog, JobResult
+from grove_jobs.engine.fencing import Watchdog, lease_guard
 from grove_jobs.exceptions import PermanentError
 from grove_jobs.jobs.discovery import discover
 from grove_jobs.jobs.registry import UnknownJobType, get_job_type
@@ -45,13 +46,17 @@ warnings.filterwarnings(
 )
 
 
-def worker_main(conn: Connection, cancel: Event, database_url: str | None) -> None:
-    """Serve run requests until the pipe closes or a ``None`` request arrives."""
+def worker_main(
+    conn: Connection, cancel: Event, database_url: str | None, fence: Any = None
+) -> None:
+    """Serve run requests until the pipe closes or a ``None`` request arrives. ``fence`` is the
+    slot's lease deadline (see :mod:`grove_jobs.engine.fencing`)."""
     # The sidecar handles SIGINT/SIGTERM for the whole group; a worker only stops when told.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     configure_logging(logging.WARNING)  # GROVE_LOG_FORMAT, inherited from the sidecar
     settings = None
+    watchdog = Watchdog(fence) if fence is not None else None
     while True:
         try:
             request = conn.recv()
@@ -63,7 +68,9 @@ def worker_main(conn: Connection, cancel: Event, database_url: str | None) -> No
             settings = load_settings()
             # Usually a no-op: the fork server imported the job-type modules already.
             discover()
-        conn.send(execute(request, conn, cancel, database_url, settings))
+        with lease_guard(watchdog, request):
+            done = execute(request, conn, cancel, database_url, settings)
+        conn.send(done)
 
 
 def execute(

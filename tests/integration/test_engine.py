@@ -268,7 +268,7 @@ def test_a_claim_that_leaves_slots_empty_says_when_the_next_retry_is_due(db):
     # and reports the retry's not-before, so the sidecar can sleep until exactly then.
     ended = T0 + timedelta(seconds=1)
     claimed = dispatch.complete_and_claim(db, [failed], [], {}, worker_id="w", limit=2, at=ended)
-    assert claimed == dispatch.Claimed([], ended + timedelta(seconds=10))
+    assert claimed == dispatch.Claimed([], ended + timedelta(seconds=10), ended)
     # With every slot filled the lookup is skipped: the sidecar claims again when one frees.
     quick = run_now(db, "quick", requested_by="t", at=ended)
     claimed = dispatch.complete_and_claim(db, [], [], {}, worker_id="w", limit=1, at=ended)

@@ -113,3 +113,20 @@ def test_a_rescue_line_ends_an_attempt():
     logs[2] = LogRow(2, 1, _s(61), "worker w stopped heartbeating (lease of 5s expired)")
     assert _check(execs, logs)["retriesChecked"] == 1
     assert _check(execs, logs)["violations"] == 0
+
+
+def test_a_handler_logging_after_the_next_attempt_began_is_an_overlap():
+    execs, logs = _clean()
+    # Attempt 1 was rescued, yet its handler finished after attempt 2 had started.
+    logs.append(LogRow(2, 1, _s(66.3), "processed 2 items"))
+    result = _check(execs, logs)
+    assert result["overlappingAttempts"] == 1
+    assert result["examples"]["overlappingAttempts"] == [(2, 1)]
+    assert result["violations"] >= 1
+
+
+def test_engine_lines_after_the_next_attempt_are_not_an_overlap():
+    execs, logs = _clean()
+    # A rescue line stamped late (the rescuer's clock) is the engine's, not the handler's.
+    logs.append(LogRow(2, 1, _s(66.3), "worker w stopped heartbeating (lease of 5s expired)"))
+    assert _check(execs, logs)["overlappingAttempts"] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 import types
 from importlib.machinery import ModuleSpec
 
@@ -43,7 +44,7 @@ def test_a_replaced_worker_runs_the_next_attempt(monkeypatch):
     monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     pool = WorkerPool(1, None)
     try:
-        pool.submit(pool.slots[0], _run(1, hang=True))
+        pool.submit(pool.slots[0], _run(1, hang=True), time.monotonic() + 600)
         conn = pool.slots[0].conn
         assert conn.poll(20)
         assert conn.recv()[4:] == (
@@ -53,7 +54,7 @@ def test_a_replaced_worker_runs_the_next_attempt(monkeypatch):
         assert not conn.poll(0.3)  # hung, as asked
         pool.release(pool.slots[0])
         pool.replace(pool.slots[0])
-        pool.submit(pool.slots[0], _run(2, items=2))
+        pool.submit(pool.slots[0], _run(2, items=2), time.monotonic() + 600)
         message = _done(pool, 0)
         assert message[1:4] == (2, 1, "success")
         assert message[4:6] == (2, 2)

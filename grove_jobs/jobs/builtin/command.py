@@ -35,6 +35,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from grove_jobs.clock import iso_z
 from grove_jobs.engine.context import JobCancelled, JobContext, JobResult
+from grove_jobs.engine.fencing import child_group
 from grove_jobs.jobs.registry import job_type
 from grove_jobs.schema.base import CamelModel
 
@@ -281,7 +282,8 @@ def run(params: CommandParameters, ctx: JobContext) -> JobResult:
     )
     output = _OutputLog(ctx)
     try:
-        _pump(process, output, ctx)
+        with child_group(process.pid):  # a worker stopped at its lease fence kills it too
+            _pump(process, output, ctx)
     finally:
         _stop_group(process)
         output.close()
