@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, text
+from sqlalchemy import JSON, Select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,14 +25,51 @@ def insert_ignore(
     makes enqueueing idempotent; ``index_where`` names a partial index's predicate."""
     if not rows:
         return 0
+    if session.bind.dialect.name == "postgresql" and len(rows) > 1 and _scalar_columns(table, rows):
+        return session.execute(*unnest_insert(session, table, rows, index_elements, index_where))
     module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     stmt = module.insert(table).on_conflict_do_nothing(
         index_elements=index_elements,
         index_where=text(index_where) if index_where is not None else None,
     )
-    # executemany without RETURNING: psycopg pipelines one small prepared statement, which is
-    # much cheaper than building and parsing one giant multi-row statement per tick.
+    # executemany without RETURNING: SQLite runs one prepared statement per row in-process.
     return session.execute(stmt, rows).rowcount
+
+
+def _scalar_columns(table, rows: list[dict[str, Any]]) -> bool:
+    """True when every column of the batch is a scalar (JSON values have no array form)."""
+    return not any(isinstance(table.c[name].type, JSON) for name in rows[0])
+
+
+def unnest_arrays(session: Session, table, rows: list[dict[str, Any]], prefix: str = "a"):
+    """One array per column (bind-processed), and the ``CAST(:aN AS type[])`` that reads it:
+    PostgreSQL then inserts or updates a whole batch as one statement over ``unnest``."""
+    dialect = session.bind.dialect
+    columns = list(rows[0])
+    params: dict[str, list[Any]] = {}
+    casts: list[str] = []
+    for index, name in enumerate(columns):
+        kind = table.c[name].type
+        process = kind.bind_processor(dialect)
+        values = [row[name] for row in rows]
+        params[f"{prefix}{index}"] = [process(v) for v in values] if process else values
+        casts.append(f"CAST(:{prefix}{index} AS {kind.compile(dialect=dialect)}[])")
+    return columns, casts, params
+
+
+def unnest_insert(session: Session, table, rows, index_elements, index_where):
+    """``INSERT ... SELECT * FROM unnest(...) ON CONFLICT ... DO NOTHING`` for PostgreSQL:
+    one statement for the batch (rowcount: rows inserted), at the cost of a set-based SQL."""
+    quote = session.bind.dialect.identifier_preparer.quote
+    columns, casts, params = unnest_arrays(session, table, rows)
+    target = ", ".join(quote(c) for c in index_elements)
+    where = f" WHERE {index_where}" if index_where else ""
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"SELECT * FROM unnest({', '.join(casts)}) "
+        f"ON CONFLICT ({target}){where} DO NOTHING"
+    )
+    return text(sql), params
 
 
 def lock_rows(session: Session, stmt: Select, of=None) -> Select:

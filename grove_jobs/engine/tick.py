@@ -5,20 +5,72 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 
 from grove_jobs import schedule as cron
-from grove_jobs.db.dialect import insert_ignore, lock_rows, notify
+from grove_jobs.db.dialect import insert_ignore, lock_rows, notify, unnest_arrays
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import TICK_TRIGGERS_SQL, JobConfigRow, JobExecutionRow
 from grove_jobs.pauses.blackout import Blackouts, load_blackouts
 from grove_jobs.schema.execution import ACTIVE_STATUSES, ExecutionStatus
-from grove_jobs.schema.job_config import JobConfigPayload
+from grove_jobs.schema.job_config import Limits, RetryPolicy, ScheduleSpec
 
 E = JobExecutionRow
 _EXECUTIONS = JobExecutionRow.__table__
 MAX_FIRES_PER_TICK = 100  # per config: a long outage under run_all does not flood the queue
+
+
+class _Schedule(NamedTuple):
+    cron_expression: str
+    timezone: str
+    misfire_policy: str
+    misfire_grace_seconds: int
+
+
+class _Limits(NamedTuple):
+    max_concurrent: int
+    overlap_policy: str
+
+
+class _Retry(NamedTuple):
+    max_attempts: int
+
+
+class TickPayload(NamedTuple):
+    """The parts of a stored payload the tick reads, with the models' defaults. Stored rows
+    were validated on write, so the tick reads them as they are instead of validating 1,000
+    payloads (cron parsing included) on every burst."""
+
+    schedule: _Schedule
+    limits: _Limits
+    retry: _Retry
+
+    @classmethod
+    def of(cls, payload: dict) -> TickPayload:
+        schedule, limits = payload["schedule"], payload.get("limits") or {}
+        retry = payload.get("retry") or {}
+        return cls(
+            _Schedule(
+                schedule["cronExpression"],
+                schedule["timezone"],
+                schedule.get("misfirePolicy", _DEFAULTS["misfirePolicy"]),
+                schedule.get("misfireGraceSeconds", _DEFAULTS["misfireGraceSeconds"]),
+            ),
+            _Limits(
+                limits.get("maxConcurrent", _DEFAULTS["maxConcurrent"]),
+                limits.get("overlapPolicy", _DEFAULTS["overlapPolicy"]),
+            ),
+            _Retry(retry.get("maxAttempts", _DEFAULTS["maxAttempts"])),
+        )
+
+
+_DEFAULTS = {
+    **{f.alias: f.default for f in ScheduleSpec.model_fields.values() if f.alias},
+    **{f.alias: f.default for f in Limits.model_fields.values() if f.alias},
+    **{f.alias: f.default for f in RetryPolicy.model_fields.values() if f.alias},
+}
 
 
 @dataclass(frozen=True)
@@ -29,7 +81,7 @@ class TickResult:
     duration_ms: float
 
 
-def due_fires(payload: JobConfigPayload, due_at: datetime, at: datetime) -> list[datetime]:
+def due_fires(payload: TickPayload, due_at: datetime, at: datetime) -> list[datetime]:
     """The fire times in [due_at, at] (the newest MAX_FIRES_PER_TICK)."""
     spec = payload.schedule
     fires = [due_at]
@@ -41,7 +93,7 @@ def due_fires(payload: JobConfigPayload, due_at: datetime, at: datetime) -> list
 
 
 def plan_fires(
-    payload: JobConfigPayload, due_at: datetime, at: datetime, fires: list[datetime] | None = None
+    payload: TickPayload, due_at: datetime, at: datetime, fires: list[datetime] | None = None
 ):
     """Split the fire times in [due_at, at] (or ``fires``) into (run, missed) by the misfire
     policy.
@@ -106,9 +158,9 @@ def tick(db: Database, *, at: datetime, limit: int = 1000) -> TickResult:
         advances: list[dict] = []
         next_fires: dict[tuple[str, str], datetime] = {}  # configs often share a schedule
         for row in due:
-            # Stored rows were validated on write; a type not installed here still ticks (its
+            # Read as stored (validated on write); a type not installed here still ticks (its
             # runs fail, naming the type, unless another sidecar has it).
-            payload = JobConfigPayload.model_validate(row.payload, context={"stored": True})
+            payload = TickPayload.of(row.payload)
             fires = due_fires(payload, row.next_run_at, at)
             if blackouts:
                 tags = frozenset((row.meta or {}).get("tags") or [])
@@ -129,17 +181,36 @@ def tick(db: Database, *, at: datetime, limit: int = 1000) -> TickResult:
         ):
             queued = sum(1 for r in rows if r["status"] == "queued")
             skipped = len(rows) - queued
-        configs = JobConfigRow.__table__
-        # executemany: psycopg pipelines it, so advancing 1,000 configs is one round trip.
-        session.execute(
-            update(configs)
-            .where(configs.c.id == bindparam("cid"), configs.c.next_run_at == bindparam("old"))
-            .values(next_run_at=bindparam("new")),
-            advances,
-        )
+        _advance(session, advances)
         if queued:
             notify(session, "tick")
     return TickResult(len(due), queued, skipped, (time.perf_counter() - started) * 1000)
+
+
+def _advance(session, advances: list[dict]) -> None:
+    """Move each config's next_run_at on, guarded by the value it was due at."""
+    configs = JobConfigRow.__table__
+    if session.bind.dialect.name == "postgresql":
+        # One set-based statement instead of 1,000 (the floor a burst is measured against).
+        rows = [{"id": a["cid"], "next_run_at": a["old"]} for a in advances]
+        _, (ids, olds), params = unnest_arrays(session, configs, rows)
+        _, (news,), new_params = unnest_arrays(
+            session, configs, [{"next_run_at": a["new"]} for a in advances], prefix="n"
+        )
+        session.execute(
+            text(
+                f"UPDATE job_configs AS c SET next_run_at = v.new FROM unnest({ids}, {olds}, "
+                f"{news}) AS v(id, old, new) WHERE c.id = v.id AND c.next_run_at = v.old"
+            ),
+            {**params, **new_params},
+        )
+        return
+    session.execute(
+        update(configs)
+        .where(configs.c.id == bindparam("cid"), configs.c.next_run_at == bindparam("old"))
+        .values(next_run_at=bindparam("new")),
+        advances,
+    )
 
 
 def _skip_blacked_out(config_id, payload, fires, at, blackouts: Blackouts, tags, rows) -> list:
@@ -156,9 +227,7 @@ def _skip_blacked_out(config_id, payload, fires, at, blackouts: Blackouts, tags,
     return kept
 
 
-def _plan_rows(
-    config_id, payload: JobConfigPayload, due_at, at, active: int, fires=None
-) -> list[dict]:
+def _plan_rows(config_id, payload: TickPayload, due_at, at, active: int, fires=None) -> list[dict]:
     """Execution rows for one due config: missed fires as skipped, the rest queued or skipped
     by the overlap policy."""
     to_run, missed = plan_fires(payload, due_at, at, fires)
@@ -192,7 +261,7 @@ def _plan_rows(
     return rows
 
 
-def _missed_reason(payload: JobConfigPayload, fire: datetime, at: datetime) -> str:
+def _missed_reason(payload: TickPayload, fire: datetime, at: datetime) -> str:
     late = int((at - fire).total_seconds())
     return (
         f"missed: no sidecar fired this tick within {payload.schedule.misfire_grace_seconds}s "
