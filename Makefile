@@ -13,7 +13,7 @@ export GROVE_DATA_DIR ?= $(CURDIR)/.grove
 # Bytecode is compiled up front: deployments run with PYTHONDONTWRITEBYTECODE=1, where a
 # missing .pyc means compiling from source on every start. compileall skips up-to-date files.
 install: $(VENV)/.installed
-	@$(BIN)/python -m compileall -q grove_jobs scheduler dashboard bench migrations
+	@$(BIN)/python -m compileall -q grove_jobs scheduler dashboard bench migrations examples/acme_jobs/src
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
