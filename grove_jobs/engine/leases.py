@@ -98,24 +98,30 @@ def rescue(
             # keep whatever progress the dead worker reported
             for key in ("items_processed", "items_total", "items_failed", "result"):
                 values.pop(key)
-            result = session.execute(
-                update(E)
-                .where(E.id == row.id, E.status == "running", E.attempt == row.attempt)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount:
+            if end_attempt(session, row.id, "running", row.attempt, values, outcome.error, at):
                 rescued.append(row.id)
-                session.add(
-                    ExecutionLogRow(
-                        execution_id=row.id,
-                        attempt=row.attempt,
-                        at=at,
-                        level="error",
-                        message=outcome.error,
-                    )
-                )
     return rescued
+
+
+def end_attempt(
+    session, execution_id: int, status: str, attempt: int, values: dict, message: str, at
+) -> bool:
+    """A guarded state change (``WHERE id, status, attempt``) and, if it took, the engine's
+    log line saying why. False when someone else changed the run first."""
+    result = session.execute(
+        update(E)
+        .where(E.id == execution_id, E.status == status, E.attempt == attempt)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:
+        return False
+    session.add(
+        ExecutionLogRow(
+            execution_id=execution_id, attempt=attempt, at=at, level="error", message=message
+        )
+    )
+    return True
 
 
 def hand_back(db: Database, *, worker_id: str, running: list[tuple[int, int]], at: datetime) -> int:

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grove_jobs.db.dialect import lock_rows
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import (
-    ExecutionLogRow,
     JobConfigRow,
     JobExecutionRow,
     SchedulerNodeRow,
 )
 from grove_jobs.engine.dispatch import WAITING
+from grove_jobs.engine.leases import end_attempt
 from grove_jobs.jobs.registry import UnknownJobType
 from grove_jobs.schema.execution import ExecutionStatus
 
@@ -59,26 +59,12 @@ def fail_unclaimable(db: Database, *, lease_seconds: float, at: datetime) -> lis
                 f"no running sidecar can run job type {row.job_type!r}: "
                 f"{UnknownJobType(row.job_type)}"
             )
-            result = session.execute(
-                update(E)
-                .where(E.id == row.id, E.status == row.status, E.attempt == row.attempt)
-                .values(
-                    status=ExecutionStatus.FAILED.value,
-                    completed_at=at,
-                    error=error,
-                    error_kind="permanent",
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount:
+            values = {
+                "status": ExecutionStatus.FAILED.value,
+                "completed_at": at,
+                "error": error,
+                "error_kind": "permanent",
+            }
+            if end_attempt(session, row.id, row.status, row.attempt, values, error, at):
                 failed.append(row.id)
-                session.add(
-                    ExecutionLogRow(
-                        execution_id=row.id,
-                        attempt=row.attempt,
-                        at=at,
-                        level="error",
-                        message=error,
-                    )
-                )
     return failed
