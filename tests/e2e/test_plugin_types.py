@@ -66,8 +66,8 @@ def test_plugin_type_form_renders_validates_and_saves(
     )
     screenshot(page, artifacts / "inspector-plugin-type.png")
     # And the sidecar runs it.
+    open_inspector(page, stack, "e2e-acme", tab="Execution Status")
     page.locator(".st-key-inspector-run button").click()
-    page.get_by_role("tab", name="Execution Status").click()
     expect(page.locator(".st-key-latest-run")).to_contain_text("Complete", timeout=RUN_TIMEOUT)
 
 
