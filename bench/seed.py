@@ -16,7 +16,6 @@ from sqlalchemy import insert, text
 from grove_jobs import schedule as cron
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
-from grove_jobs.jobs.discovery import discover
 from grove_jobs.schema.job_config import default_job_config_payload
 
 CHUNK = 10_000
@@ -44,7 +43,6 @@ DEMO_TYPES = (
 def seed_configs(db: Database, count: int, now: datetime, *, first: str | None = None) -> list[str]:
     """``count`` job configs over the demo's job types, crons and zones; two in three
     enabled."""
-    discover()
     rows = []
     for n, config_id in enumerate(config_ids(count, first)):
         job_type = DEMO_TYPES[n % len(DEMO_TYPES)]
