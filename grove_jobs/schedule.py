@@ -366,7 +366,7 @@ def previous_fire(expression: str, timezone: str, before: datetime) -> datetime 
     Looks back through growing windows, so a frequent schedule costs a few dozen fire times
     and a yearly one a handful of windows."""
     end = _utc_instant(before, "before") - timedelta(microseconds=1)
-    window = timedelta(hours=1)
+    window = timedelta(minutes=2)  # fires are at least a minute apart
     while window <= timedelta(days=366 * 5) * 8:
         try:
             start = end - window

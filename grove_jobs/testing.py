@@ -92,7 +92,6 @@ def run_job(
     logs: list[LogRecord] = []
     progress: list[tuple[int, int | None]] = []
     at = (scheduled_for or datetime.now(UTC)).astimezone(UTC)
-    start = schedule.previous_fire(cron, timezone, at) if cron else None
     is_cancelled = cancel.is_set if isinstance(cancel, threading.Event) else cancel
     ctx = JobContext(
         execution_id=execution_id,
@@ -106,7 +105,9 @@ def run_job(
         database_url=database_url,
         settings=settings,
         scheduled_for=at,
-        interval=Interval(start, at),
+        interval_of=lambda: Interval(
+            schedule.previous_fire(cron, timezone, at) if cron else None, at
+        ),
         trigger=trigger,
     )
     try:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
 from grove_jobs.exceptions import GroveError
@@ -75,8 +76,15 @@ class JobContext:
     database_url: str | None = None
     settings: Any = None
     scheduled_for: datetime | None = None
-    interval: Interval | None = None
     trigger: str = "manual"
+    # Computes ``interval`` on first use: most handlers never ask, and a cron search per run
+    # costs a measurable share of a no-op run.
+    interval_of: Callable[[], Interval | None] | None = field(default=None, repr=False)
+
+    @cached_property
+    def interval(self) -> Interval | None:
+        """The span this run covers: (the cron fire before ``scheduled_for``, ``scheduled_for``)."""
+        return self.interval_of() if self.interval_of is not None else None
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Report items done (and the total when known); the sidecar throttles the writes."""

@@ -107,7 +107,7 @@ def execute(
         database_url=database_url,
         settings=settings,
         scheduled_for=scheduled_for,
-        interval=_interval(request, scheduled_for),
+        interval_of=lambda: _interval(request, scheduled_for),
         trigger=request.get("trigger") or "manual",
     )
     permanent: tuple[type[BaseException], ...] = (PermanentError,)
