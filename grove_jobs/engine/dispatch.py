@@ -9,22 +9,23 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, literal, select, update
+from sqlalchemy import bindparam, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from grove_jobs.db.dialect import database_now, lock_rows, notify
+from grove_jobs.db.dialect import database_now, notify
 from grove_jobs.db.engine import Database
-from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
+from grove_jobs.db.tables import ExecutionLogRow, JobExecutionRow
+from grove_jobs.engine import claim_statements as sql
 from grove_jobs.engine.retry import retry_delay
-from grove_jobs.pauses.hold import startable
+from grove_jobs.pauses.hold import may_hold, startable
 from grove_jobs.schema.execution import ExecutionStatus
 from grove_jobs.schema.job_config import RetryPolicy
 
 E = JobExecutionRow
-WAITING = (ExecutionStatus.QUEUED.value, ExecutionStatus.RETRYING.value)
+WAITING = sql.WAITING
 RETRY_LOG_PREFIX = "retry scheduled"
 
 
@@ -102,36 +103,50 @@ def claim(
     if limit <= 0:
         return []
     with db.write() as session:
-        at = at or database_now(session)  # a lease starts by the database's clock
-        return _claim(session, worker_id=worker_id, limit=limit, at=at, job_types=job_types)
+        at, held = _claim_instant(session, at)
+        return _claim(
+            session, worker_id=worker_id, limit=limit, at=at, job_types=job_types, held=held
+        )
+
+
+def _claim_instant(session: Session, at: datetime | None) -> tuple[datetime, bool | None]:
+    """The claim's instant (a lease starts by the database's clock unless ``at`` is given)
+    and, on PostgreSQL, whether a pause or window may hold runs back, read in the same round
+    trip: the claim runs for every batch, and there is usually nothing to hold."""
+    if at is None and _postgres(session):
+        now, held = session.execute(sql.instant()).one()
+        return now.astimezone(UTC), held
+    return at or database_now(session), None
+
+
+def _postgres(session: Session) -> bool:
+    return session.bind.dialect.name == "postgresql"
 
 
 def _candidates(session: Session, at: datetime, limit: int, job_types, allowed, *, backfill: bool):
-    # Candidates joined to their configs, whose rows are locked (PostgreSQL) while their
-    # running count is checked: SKIP LOCKED passes over configs another sidecar is admitting
-    # for right now, so sidecars take different configs instead of queueing on one row.
-    stmt = (
-        select(E.id, E.config_id, E.trigger)
-        .join(JobConfigRow, JobConfigRow.id == E.config_id)
-        .where(
-            E.status.in_(WAITING),
-            E.run_after <= at,
-            (E.trigger == "backfill") if backfill else (E.trigger != "backfill"),
-            allowed,
-        )
-        .order_by(E.run_after, E.id)
-        .limit(limit * 4)
-    )
-    if job_types is not None:
-        stmt = stmt.where(JobConfigRow.payload["jobType"].as_string().in_(sorted(job_types)))
-    return session.execute(lock_rows(session, stmt, of=JobConfigRow)).all()
+    typed = job_types is not None
+    stmt = sql.candidates(backfill=backfill, typed=typed, locking=_postgres(session))
+    if allowed is not None:
+        stmt = stmt.where(allowed)
+    params: dict[str, Any] = {"at": at, "lim": limit * 4}
+    if typed:
+        params["types"] = sorted(job_types)
+    return session.execute(stmt, params).all()
 
 
 def _claim(
-    session: Session, *, worker_id: str, limit: int, at: datetime, job_types=None
+    session: Session,
+    *,
+    worker_id: str,
+    limit: int,
+    at: datetime,
+    job_types=None,
+    held: bool | None = None,
 ) -> list[ClaimedRun]:
-    # What a pause or a maintenance window holds back (see grove_jobs.pauses).
-    allowed = startable(session, at)
+    # What a pause or a maintenance window holds back (see grove_jobs.pauses); None: nothing.
+    if held is None:
+        held = session.scalar(select(may_hold(at)))
+    allowed = startable(session, at, possibly_held=True) if held else None
     # Live runs first: a backlog of backfill runs never delays a live tick or a Run Now.
     candidates = _candidates(session, at, limit, job_types, allowed, backfill=False)
     if len(candidates) < limit:
@@ -139,18 +154,10 @@ def _claim(
     if not candidates:
         return []
     config_ids = sorted({c.config_id for c in candidates})
-    configs = dict(
-        session.execute(
-            select(JobConfigRow.id, JobConfigRow.payload).where(JobConfigRow.id.in_(config_ids))
-        ).all()
-    )
+    configs = dict(session.execute(sql.payloads(), {"ids": config_ids}).all())
     running: dict[tuple[str, bool], int] = {
         (row.config_id, row.trigger == "backfill"): row.count
-        for row in session.execute(
-            select(E.config_id, E.trigger, func.count().label("count"))
-            .where(E.config_id.in_(list(configs)), E.status == ExecutionStatus.RUNNING.value)
-            .group_by(E.config_id, E.trigger)
-        )
+        for row in session.execute(sql.running_counts(), {"ids": list(configs)})
     }
     admitted: dict[str, list[int]] = defaultdict(list)
     admitted_live: dict[str, int] = defaultdict(int)
@@ -175,33 +182,8 @@ def _claim(
         total += 1
     if not admitted:
         return []
-    # One UPDATE for the whole batch; each run snapshots its config's current payload.
-    snapshot = select(JobConfigRow.payload).where(JobConfigRow.id == E.config_id).scalar_subquery()
-    rows = session.execute(
-        update(E)
-        .where(E.id.in_([i for ids in admitted.values() for i in ids]), E.status.in_(WAITING))
-        .values(
-            status=ExecutionStatus.RUNNING.value,
-            attempt=E.attempt + 1,
-            started_at=at,
-            heartbeat_at=at,
-            completed_at=None,
-            worker_id=worker_id,
-            payload_snapshot=snapshot,
-        )
-        .returning(
-            E.id,
-            E.config_id,
-            E.attempt,
-            E.max_attempts,
-            E.parameter_overrides,
-            E.trigger,
-            E.scheduled_for,
-            E.queued_at,
-            E.run_after,
-        )
-        .execution_options(synchronize_session=False)
-    ).all()
+    ids = [i for ids in admitted.values() for i in ids]
+    rows = session.execute(sql.mark_running(), {"ids": ids, "at": at, "worker": worker_id}).all()
     claimed: list[ClaimedRun] = []
     for row in rows:
         payload = configs[row.config_id]
@@ -303,10 +285,10 @@ def complete_and_claim(
     """Record finished work and claim the next runs in ONE transaction: at full load a sidecar
     pays one commit per batch of runs, not two. Without ``at``, the database's clock."""
     with db.write() as session:
-        at = at or database_now(session)
+        at, held = _claim_instant(session, at)
         _complete(session, outcomes, logs, progress, worker_id=worker_id, at=at)
         runs = (
-            _claim(session, worker_id=worker_id, limit=limit, at=at, job_types=job_types)
+            _claim(session, worker_id=worker_id, limit=limit, at=at, job_types=job_types, held=held)
             if limit > 0
             else []
         )
@@ -318,9 +300,7 @@ def complete_and_claim(
 
 def next_due(session: Session, at: datetime) -> datetime | None:
     """The not-before of the earliest waiting run that is not due yet (None if there is none)."""
-    return session.scalar(
-        select(func.min(E.run_after)).where(E.status.in_(WAITING), E.run_after > at)
-    )
+    return session.scalar(sql.next_due(), {"at": at})
 
 
 def _complete(session: Session, outcomes, logs, progress, *, worker_id: str, at: datetime) -> int:

@@ -59,7 +59,10 @@ class Watchdog:
     def guard(self, execution_id: int, attempt: int) -> Iterator[None]:
         """Watch the fence while the handler of this attempt runs."""
         self._armed = (execution_id, attempt)
-        self._changed.set()
+        # A disarmed watchdog looks again within MAX_NAP_SECONDS anyway: waking it for every
+        # run would cost a thread switch per run, so only a fence nearer than that does.
+        if self._fence.value - time.monotonic() < MAX_NAP_SECONDS:
+            self._changed.set()
         try:
             yield
         finally:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
 from grove_jobs.pauses.blackout import Blackouts, pause_intervals, window_intervals
+from grove_jobs.pauses.tables import MaintenanceWindowRow, PauseRow
 
 E = JobExecutionRow
 # Runs a person asked for: they start during a pause unless it holds manual runs too.
@@ -16,12 +18,31 @@ E = JobExecutionRow
 MANUAL_TRIGGERS = ("manual", "api", "retry")
 
 
-def startable(session: Session, at: datetime) -> ColumnElement[bool]:
+def may_hold(at: Any) -> ColumnElement[bool]:
+    """True when a pause may be in force at ``at`` (a datetime or a SQL expression such as
+    ``now()``) or any maintenance window exists: a cheap test that lets the claim skip
+    computing blackouts on the usual poll, when there are none."""
+    paused = exists().where(
+        PauseRow.started_at <= at,
+        or_(PauseRow.ended_at.is_(None), PauseRow.ended_at > at),
+        or_(PauseRow.until.is_(None), PauseRow.until > at),
+    )
+    return or_(paused, exists().where(MaintenanceWindowRow.id.is_not(None)))
+
+
+def startable(
+    session: Session, at: datetime, *, possibly_held: bool | None = None
+) -> ColumnElement[bool]:
     """A condition on executions: true for the runs no pause or window holds back at ``at``.
 
     While paused only queued manual runs qualify (none with ``hold_manual``); during a window
     the same holds for the configs it covers. Running runs are never affected.
+    ``possibly_held`` is :func:`may_hold` when the caller read it already.
     """
+    if possibly_held is None:
+        possibly_held = bool(session.scalar(select(may_hold(at))))
+    if not possibly_held:
+        return true()
     manual = and_(E.status == "queued", E.trigger.in_(MANUAL_TRIGGERS))
     # A pause overrides every window, so the windows are not even computed then.
     pause = Blackouts(tuple(pause_intervals(session, at, at))).pause_at(at)

@@ -1,0 +1,115 @@
+"""The claim's SQL, built once.
+
+A sidecar claims for every batch of runs on its one dispatcher thread. Building a statement,
+then computing its cache key, costs that thread about as much as the round trip that runs it,
+so the hot statements are built once with bound parameters and reused (SQLAlchemy memoises a
+statement's cache key on the object). They are Core statements on the tables: the ORM's
+per-execution bookkeeping buys nothing for rows that are never loaded as objects.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import Integer, Select, bindparam, func, select, update
+from sqlalchemy.sql.dml import Update
+
+from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
+from grove_jobs.pauses.hold import may_hold
+from grove_jobs.schema.execution import ExecutionStatus
+
+EXECUTIONS = JobExecutionRow.__table__
+CONFIGS = JobConfigRow.__table__
+WAITING = (ExecutionStatus.QUEUED.value, ExecutionStatus.RETRYING.value)
+RUNNING = ExecutionStatus.RUNNING.value
+
+_X, _C = EXECUTIONS.c, CONFIGS.c
+
+
+@cache
+def instant() -> Select:
+    """PostgreSQL's ``now()`` and :func:`may_hold` at it, in one round trip."""
+    return select(func.now(), may_hold(func.now()))
+
+
+@cache
+def candidates(*, backfill: bool, typed: bool, locking: bool) -> Select:
+    """Due waiting runs joined to their configs, oldest first: live runs or backfill runs.
+
+    Parameters: ``at``, ``lim``, and ``types`` when ``typed``. ``locking`` locks the configs'
+    rows (PostgreSQL), skipping those another sidecar is admitting for right now, so sidecars
+    take different configs instead of queueing on one row. NO KEY UPDATE, so inserting runs
+    that reference a locked config is not blocked.
+    """
+    stmt = (
+        select(_X.id, _X.config_id, _X.trigger)
+        .join(CONFIGS, _C.id == _X.config_id)
+        .where(
+            _X.status.in_(WAITING),
+            _X.run_after <= bindparam("at", type_=_X.run_after.type),
+            (_X.trigger == "backfill") if backfill else (_X.trigger != "backfill"),
+        )
+        .order_by(_X.run_after, _X.id)
+        .limit(bindparam("lim", type_=Integer))
+    )
+    if typed:
+        stmt = stmt.where(_C.payload["jobType"].as_string().in_(bindparam("types", expanding=True)))
+    if locking:
+        stmt = stmt.with_for_update(skip_locked=True, key_share=True, of=CONFIGS)
+    return stmt
+
+
+@cache
+def payloads() -> Select:
+    """The payloads of configs ``ids``."""
+    return select(_C.id, _C.payload).where(_C.id.in_(bindparam("ids", expanding=True)))
+
+
+@cache
+def running_counts() -> Select:
+    """Running runs of configs ``ids``, per config and trigger."""
+    return (
+        select(_X.config_id, _X.trigger, func.count().label("count"))
+        .where(_X.config_id.in_(bindparam("ids", expanding=True)), _X.status == RUNNING)
+        .group_by(_X.config_id, _X.trigger)
+    )
+
+
+@cache
+def mark_running() -> Update:
+    """Runs ``ids`` (still waiting) become attempts of ``worker`` started ``at``; each
+    snapshots its config's current payload."""
+    at = bindparam("at", type_=_X.started_at.type)
+    snapshot = select(_C.payload).where(_C.id == _X.config_id).scalar_subquery()
+    return (
+        update(EXECUTIONS)
+        .where(_X.id.in_(bindparam("ids", expanding=True)), _X.status.in_(WAITING))
+        .values(
+            status=RUNNING,
+            attempt=_X.attempt + 1,
+            started_at=at,
+            heartbeat_at=at,
+            completed_at=None,
+            worker_id=bindparam("worker", type_=_X.worker_id.type),
+            payload_snapshot=snapshot,
+        )
+        .returning(
+            _X.id,
+            _X.config_id,
+            _X.attempt,
+            _X.max_attempts,
+            _X.parameter_overrides,
+            _X.trigger,
+            _X.scheduled_for,
+            _X.queued_at,
+            _X.run_after,
+        )
+    )
+
+
+@cache
+def next_due() -> Select:
+    """The not-before of the earliest waiting run that is not due ``at``."""
+    return select(func.min(_X.run_after)).where(
+        _X.status.in_(WAITING), _X.run_after > bindparam("at", type_=_X.run_after.type)
+    )
