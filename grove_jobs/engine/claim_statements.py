@@ -60,19 +60,23 @@ def candidates(*, backfill: bool, typed: bool, locking: bool) -> Select:
 
 
 @cache
-def payloads() -> Select:
-    """The payloads of configs ``ids``."""
-    return select(_C.id, _C.payload).where(_C.id.in_(bindparam("ids", expanding=True)))
+def admission() -> Select:
+    """For configs ``ids``: the payload and how many runs are running, live and backfill."""
 
+    def running(backfill: bool):
+        return (
+            select(func.count())
+            .where(
+                _X.config_id == _C.id,
+                _X.status == RUNNING,
+                (_X.trigger == "backfill") if backfill else (_X.trigger != "backfill"),
+            )
+            .scalar_subquery()
+        )
 
-@cache
-def running_counts() -> Select:
-    """Running runs of configs ``ids``, per config and trigger."""
-    return (
-        select(_X.config_id, _X.trigger, func.count().label("count"))
-        .where(_X.config_id.in_(bindparam("ids", expanding=True)), _X.status == RUNNING)
-        .group_by(_X.config_id, _X.trigger)
-    )
+    return select(
+        _C.id, _C.payload, running(False).label("live"), running(True).label("backfill")
+    ).where(_C.id.in_(bindparam("ids", expanding=True)))
 
 
 @cache

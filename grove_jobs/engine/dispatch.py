@@ -154,11 +154,11 @@ def _claim(
     if not candidates:
         return []
     config_ids = sorted({c.config_id for c in candidates})
-    configs = dict(session.execute(sql.payloads(), {"ids": config_ids}).all())
-    running: dict[tuple[str, bool], int] = {
-        (row.config_id, row.trigger == "backfill"): row.count
-        for row in session.execute(sql.running_counts(), {"ids": list(configs)})
-    }
+    configs: dict[str, dict[str, Any]] = {}
+    running: dict[tuple[str, bool], int] = {}  # (config, backfill?) -> running now
+    for row in session.execute(sql.admission(), {"ids": config_ids}):
+        configs[row.id] = row.payload
+        running[(row.id, False)], running[(row.id, True)] = row.live, row.backfill
     admitted: dict[str, list[int]] = defaultdict(list)
     admitted_live: dict[str, int] = defaultdict(int)
     total = 0
