@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Select, text
+from sqlalchemy import JSON, Select, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,28 @@ def insert_ignore(
     )
     # executemany without RETURNING: SQLite runs one prepared statement per row in-process.
     return session.execute(stmt, rows).rowcount
+
+
+def insert_or_get(session: Session, table, row: dict[str, Any], index_elements: list[str]):
+    """Insert ``row`` unless a row with the same ``index_elements`` exists; the stored row
+    either way. The insert returns the new row itself: a second read only on a conflict."""
+    stmt = _insert_returning(session.bind.dialect.name, table, tuple(index_elements))
+    inserted = session.execute(stmt, row).one_or_none()
+    if inserted is not None:
+        return inserted
+    key = [table.c[name] == row[name] for name in index_elements]
+    return session.execute(select(table).where(*key)).one()
+
+
+@cache
+def _insert_returning(dialect: str, table, index_elements: tuple[str, ...]):
+    # Built once per table: Run Now is on the path of every click and API call.
+    module = postgresql if dialect == "postgresql" else sqlite
+    return (
+        module.insert(table)
+        .on_conflict_do_nothing(index_elements=list(index_elements))
+        .returning(*table.c)
+    )
 
 
 def _scalar_columns(table, rows: list[dict[str, Any]]) -> bool:

@@ -7,22 +7,24 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from grove_jobs.clock import utcnow
-from grove_jobs.db.dialect import insert_ignore, notify
+from grove_jobs.db.dialect import insert_or_get, notify
 from grove_jobs.db.engine import Database
 from grove_jobs.db.records import config_record, execution_record
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
 from grove_jobs.exceptions import FieldError, InvalidTransition, NotFound, ValidationFailed
 from grove_jobs.jobs.registry import UnknownJobType, find_job_type
+from grove_jobs.schema.builtin_types import JOB_CONFIG
 from grove_jobs.schema.execution import Execution, ExecutionStatus, Trigger
 from grove_jobs.schema.grove_object import nul_errors, pydantic_errors
 from grove_jobs.schema.job_config import JobConfigPayload, untagged_parameters
 from grove_jobs.schema.markers import destructive_changes
 
 _EXECUTIONS = JobExecutionRow.__table__
+_CONFIGS = JobConfigRow.__table__
 
 
 DESTRUCTIVE_DENIED = (
@@ -57,18 +59,54 @@ def validate_overrides(
         raise ValidationFailed([FieldError(f"parameters.{f}", DESTRUCTIVE_DENIED) for f in changed])
 
 
-def runnable_payload(session: Session, config_id: str) -> JobConfigPayload:
-    """The payload of a config that may get runs: it exists, is a job config, not archived."""
-    row = session.get(JobConfigRow, config_id)
+# A config's columns, as config_record maps them: Run Now reads one row this way, without
+# the ORM's identity map (it is on the path of every click and API call).
+_RUNNABLE = select(
+    *(
+        _CONFIGS.c[name]
+        for name in (
+            "id",
+            "type",
+            "status",
+            "meta",
+            "payload",
+            "version",
+            "next_run_at",
+            "created_at",
+            "updated_at",
+        )
+    )
+).where(_CONFIGS.c.id == bindparam("id"))
+
+
+def _runnable_row(session: Session, config_id: str) -> Row:
+    """The row of a config that may get runs: it exists, is a job config, not archived."""
+    row = session.execute(_RUNNABLE, {"id": config_id}).one_or_none()
     if row is None:
         raise NotFound("config", config_id)
-    record = config_record(row)
-    payload = record.object.payload
-    if not isinstance(payload, JobConfigPayload):
-        raise ValidationFailed([FieldError("meta.type", f"{record.type} cannot be run")])
-    if record.object.meta.status == "archived":
+    if row.type != JOB_CONFIG.type:
+        raise ValidationFailed([FieldError("meta.type", f"{row.type} cannot be run")])
+    if row.status == "archived":
         raise ValidationFailed([FieldError("meta.status", "archived configs cannot be run")])
+    return row
+
+
+def runnable_payload(session: Session, config_id: str) -> JobConfigPayload:
+    """The payload of a config that may get runs: it exists, is a job config, not archived."""
+    payload = config_record(_runnable_row(session, config_id)).object.payload
+    assert isinstance(payload, JobConfigPayload)
     return payload
+
+
+def _max_attempts(row: Row) -> int:
+    # Stored payloads were validated on write, like the tick and the claim read them; a row
+    # edited behind our back gets the full parse, and its errors.
+    try:
+        return int(row.payload["retry"]["maxAttempts"])
+    except (KeyError, TypeError, ValueError):
+        payload = config_record(row).object.payload
+        assert isinstance(payload, JobConfigPayload)
+        return payload.retry.max_attempts
 
 
 def run_now(
@@ -91,38 +129,34 @@ def run_now(
     at = at or utcnow()
     request_id = request_id or uuid.uuid4().hex
     with db.write() as session:
-        payload = runnable_payload(session, config_id)
-        validate_overrides(payload, parameter_overrides, allow_destructive=allow_destructive)
-        insert_ignore(
+        row = _runnable_row(session, config_id)
+        if parameter_overrides:
+            payload = config_record(row).object.payload
+            assert isinstance(payload, JobConfigPayload)
+            validate_overrides(payload, parameter_overrides, allow_destructive=allow_destructive)
+        stored = insert_or_get(
             session,
             _EXECUTIONS,
-            [
-                {
-                    "config_id": config_id,
-                    "trigger": trigger,
-                    "status": ExecutionStatus.QUEUED.value,
-                    "attempt": 0,
-                    "max_attempts": payload.retry.max_attempts,
-                    "request_id": request_id,
-                    "requested_by": requested_by,
-                    "scheduled_for": scheduled_for,
-                    "queued_at": at,
-                    "run_after": at,
-                    "items_processed": 0,
-                    "items_failed": 0,
-                    "parameter_overrides": parameter_overrides or None,
-                    "cancel_requested": False,
-                }
-            ],
+            {
+                "config_id": config_id,
+                "trigger": trigger,
+                "status": ExecutionStatus.QUEUED.value,
+                "attempt": 0,
+                "max_attempts": _max_attempts(row),
+                "request_id": request_id,
+                "requested_by": requested_by,
+                "scheduled_for": scheduled_for,
+                "queued_at": at,
+                "run_after": at,
+                "items_processed": 0,
+                "items_failed": 0,
+                "parameter_overrides": parameter_overrides or None,
+                "cancel_requested": False,
+            },
             ["config_id", "request_id"],
         )
-        existing = session.scalars(
-            select(JobExecutionRow).where(
-                JobExecutionRow.config_id == config_id, JobExecutionRow.request_id == request_id
-            )
-        ).one()
         notify(session, config_id)
-        return execution_record(existing)
+        return execution_record(stored)
 
 
 def retry_execution(
