@@ -120,6 +120,9 @@ class JobExecutionRow(Base):
     parameter_overrides: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     payload_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The W3C traceparent of the API call that queued the run: its attempts' spans join
+    # the caller's trace.
+    trace_parent: Mapped[str | None] = mapped_column(String(55))
 
 
 class ExecutionLogRow(Base):

@@ -107,6 +107,7 @@ def mark_running() -> Update:
             _X.scheduled_for,
             _X.queued_at,
             _X.run_after,
+            _X.trace_parent,
         )
     )
 

@@ -48,6 +48,7 @@ class ClaimedRun:
     cron_expression: str | None = None
     timezone: str | None = None
     ready_at: datetime | None = None  # when it became claimable (run_after): for queue wait
+    trace_parent: str | None = None  # the W3C traceparent of the API call that queued it
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ def _claim(
                 cron_expression=payload["schedule"]["cronExpression"],
                 timezone=payload["schedule"]["timezone"],
                 ready_at=row.run_after,
+                trace_parent=row.trace_parent,
             )
         )
     claimed.sort(key=lambda run: run.execution_id)

@@ -120,12 +120,14 @@ def run_now(
     scheduled_for: datetime | None = None,
     at: datetime | None = None,
     allow_destructive: bool = False,
+    trace_parent: str | None = None,
 ) -> Execution:
     """Queue a manual run. The same ``request_id`` always returns the same execution, so a
     double click, a Streamlit rerun or a retried API call never starts two runs.
     ``scheduled_for`` is the run's logical time when it is not the request time (a retry of a
     past run keeps that run's). Overrides that change a ``Destructive`` parameter need
-    ``allow_destructive`` (the caller's right)."""
+    ``allow_destructive`` (the caller's right). ``trace_parent``, a valid W3C traceparent,
+    makes the run's attempts part of the caller's trace."""
     at = at or utcnow()
     request_id = request_id or uuid.uuid4().hex
     with db.write() as session:
@@ -152,6 +154,7 @@ def run_now(
                 "items_failed": 0,
                 "parameter_overrides": parameter_overrides or None,
                 "cancel_requested": False,
+                "trace_parent": trace_parent,
             },
             ["config_id", "request_id"],
         )

@@ -12,12 +12,24 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("grove_jobs.traces")
 _tracer: Any = None  # an opentelemetry Tracer once set up
 _attempts: dict[tuple[int, int], Any] = {}
+# W3C Trace Context, version 00: trace id and parent id must not be all zeros.
+_TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+def valid_traceparent(header: str | None) -> str | None:
+    """``header`` when it is a W3C ``traceparent`` we can continue, else None: per the
+    specification a malformed one is ignored, never an error for the caller."""
+    if header is None:
+        return None
+    header = header.strip().lower()
+    return header if _TRACEPARENT.fullmatch(header) else None
 
 
 def configured() -> bool:
@@ -92,7 +104,8 @@ def traced(name: str) -> Callable:
 
 
 def attempt_started(run: Any) -> None:
-    """Open the attempt's span (ended by attempt_finished), a child of the current claim."""
+    """Open the attempt's span (ended by attempt_finished): a child of the API call that
+    queued the run when it sent a ``traceparent`` (linked to the claim), else of the claim."""
     if _tracer is None:
         return
     attributes = {
@@ -103,8 +116,15 @@ def attempt_started(run: Any) -> None:
     }
     if (trigger := getattr(run, "trigger", None)) is not None:
         attributes["grove.trigger"] = trigger
+    context, links = None, None
+    if parent := getattr(run, "trace_parent", None):
+        from opentelemetry import trace
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+        context = TraceContextTextMapPropagator().extract({"traceparent": parent})
+        links = [trace.Link(trace.get_current_span().get_span_context())]
     _attempts[(run.execution_id, run.attempt)] = _tracer.start_span(
-        "grove.attempt", attributes=attributes
+        "grove.attempt", context=context, attributes=attributes, links=links
     )
 
 

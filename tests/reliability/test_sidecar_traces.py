@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import sys
 
+import httpx
 import pytest
 
+from grove_jobs.auth.tokens import create_token
 from grove_jobs.engine.enqueue import run_now
 from grove_jobs.observability import traces
 from tests.factories import create, synthetic_config
+from tests.integration.test_api_process import _free_port, _wait_healthy
 from tests.reliability.conftest import SidecarProcess, wait_for
 
 pytestmark = pytest.mark.slow
@@ -56,6 +59,47 @@ def test_tick_claim_and_attempt_spans(db, migrated_url, tmp_path) -> None:
     claims = {s["span_id"]: s for s in spans if s["name"] == "grove.claim"}
     assert good["parent_id"] in claims
     assert claims[good["parent_id"]]["trace_id"] == good["trace_id"]
+
+
+@ONLY_SQLITE
+def test_an_api_trigger_carries_its_traceparent_into_the_run(db, migrated_url, tmp_path) -> None:
+    create(db, synthetic_config("traced"))
+    _, secret = create_token(db, name="ci", scopes={"run"}, created_by="test")
+    port = _free_port()
+    out = tmp_path / "spans.json"
+    sidecar = SidecarProcess(
+        migrated_url,
+        tmp_path / "sidecar.log",
+        GROVE_WORKERS="1",
+        GROVE_API_ENABLED="true",
+        GROVE_API_PORT=str(port),
+    )
+    sidecar.command = [sys.executable, "-m", "tests.reliability.traced_sidecar", str(out)]
+    sidecar.start()
+    trace_id, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    url = f"http://127.0.0.1:{port}/api/jobs/traced/trigger"
+    auth = {"Authorization": f"Bearer {secret}"}
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", sidecar.process, sidecar.log_path)
+        joined = httpx.post(url, headers={**auth, "traceparent": f"00-{trace_id}-{caller_span}-01"})
+        malformed = httpx.post(url, headers={**auth, "traceparent": "00-not-a-trace-01"})
+        assert (joined.status_code, malformed.status_code) == (202, 202), joined.text
+        for response in (joined, malformed):
+            assert wait_for(db, response.json()["id"], {"success"}, timeout=30)
+        assert sidecar.terminate() == 0
+    finally:
+        sidecar.stop()
+    spans = json.loads(out.read_text())
+    attempts = {
+        s["attributes"]["grove.execution_id"]: s for s in spans if s["name"] == "grove.attempt"
+    }
+    claims = {s["span_id"]: s for s in spans if s["name"] == "grove.claim"}
+    inside = attempts[joined.json()["id"]]
+    # The caller's trace and span are the attempt's; the claim that handed it out is a link.
+    assert (inside["trace_id"], inside["parent_id"]) == (int(trace_id, 16), int(caller_span, 16))
+    assert len(inside["links"]) == 1 and inside["links"][0] in claims
+    # A malformed header is ignored: the attempt is the claim's child, as without one.
+    assert attempts[malformed.json()["id"]]["parent_id"] in claims
 
 
 def test_tracing_is_off_unless_otel_variables_ask(monkeypatch: pytest.MonkeyPatch) -> None:

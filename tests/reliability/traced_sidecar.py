@@ -22,6 +22,7 @@ def _span(span) -> dict:
         "span_id": span.context.span_id,
         "parent_id": parent,
         "ok": span.status.is_ok,
+        "links": [link.context.span_id for link in span.links],
         "attributes": dict(span.attributes),
     }
 

@@ -20,6 +20,7 @@ from grove_jobs.engine.enqueue import run_now
 from grove_jobs.exceptions import AlreadyExists, FieldError, NotFound, ValidationFailed
 from grove_jobs.executions.queries import execution_by_api_request, execution_history
 from grove_jobs.executions.redact import shown_to
+from grove_jobs.observability import traces
 from grove_jobs.schema.execution import ExecutionStatus
 from grove_jobs.schema.grove_object import GroveObject, parse_grove_object
 from grove_jobs.schema.limits import walk_strings
@@ -51,6 +52,14 @@ IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"?[0-9]{1,9}"?)\s*$'  # malformed values fail 
 Ctx = Annotated[ApiContext, Depends(get_context)]
 Caller = Annotated[Principal, Depends(current_principal)]
 ConfigId = Annotated[str, Path(description="The config's slug, e.g. mock-health-check")]
+TraceParent = Annotated[
+    str | None,
+    Header(
+        max_length=256,
+        description="W3C Trace Context: the run's attempts become spans of this trace "
+        "(a malformed value is ignored, as the specification asks).",
+    ),
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -269,8 +278,10 @@ def trigger(
     config_id: str,
     parameters: dict[str, Any] | None,
     idempotency_key: str | None,
+    traceparent: str | None = None,
 ) -> JSONResponse:
-    """Queue a run (or return the one this token's Idempotency-Key already queued)."""
+    """Queue a run (or return the one this token's Idempotency-Key already queued); a valid
+    ``traceparent`` header makes its attempts part of the caller's trace."""
     if not is_slug(config_id):
         raise NotFound("job", config_id)
     errors = unstorable(parameters or {}, "parameters")
@@ -292,6 +303,7 @@ def trigger(
             trigger="api",
             at=at,
             allow_destructive="write" in caller.token.scopes,
+            trace_parent=traces.valid_traceparent(traceparent),
         )
     except IntegrityError:
         # The same key was just used on another job by a concurrent request: the partial
@@ -322,9 +334,10 @@ def trigger_by_body(
     body: TriggerByIdIn,
     _: Annotated[None, Depends(rate_limited)],
     idempotency_key: IdempotencyKey = None,
+    traceparent: TraceParent = None,
 ) -> JSONResponse:
     """Same as ``POST /api/jobs/{id}/trigger`` with the id as ``jobConfigId``."""
-    return trigger(ctx, caller, body.jobConfigId, body.parameters, idempotency_key)
+    return trigger(ctx, caller, body.jobConfigId, body.parameters, idempotency_key, traceparent)
 
 
 @routes.post(
@@ -341,9 +354,11 @@ def trigger_job(
     _: Annotated[None, Depends(rate_limited)],
     body: TriggerIn | None = None,
     idempotency_key: IdempotencyKey = None,
+    traceparent: TraceParent = None,
 ) -> JSONResponse:
     """Queue a run now; the execution records ``token:<name>`` as who requested it."""
-    return trigger(ctx, caller, config_id, body.parameters if body else None, idempotency_key)
+    parameters = body.parameters if body else None
+    return trigger(ctx, caller, config_id, parameters, idempotency_key, traceparent)
 
 
 # --------------------------------------------------------------------------- history
