@@ -133,7 +133,14 @@ def measure(url: str, chromium: str) -> dict[str, Any]:
     """Seeded database at ``url``: the bare page, then every page, with ratios."""
     from playwright.sync_api import sync_playwright
 
-    env = {**os.environ, "GROVE_DATABASE_URL": url, "STREAMLIT_LOGGER_LEVEL": "error"}
+    env = {
+        **os.environ,
+        "GROVE_DATABASE_URL": url,
+        "STREAMLIT_LOGGER_LEVEL": "error",
+        # The pages as an editor sees them (Run Now and the form enabled); a viewer, the
+        # default role of a user nobody granted one, gets neither.
+        "GROVE_ANONYMOUS_ROLE": os.environ.get("GROVE_ANONYMOUS_ROLE", "editor"),
+    }
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="grove-bare-") as tmp, sync_playwright() as pw:
         bare_script = Path(tmp) / "bare.py"

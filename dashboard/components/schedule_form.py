@@ -130,4 +130,6 @@ def _preview(expression: str, zone: str, enabled: bool, *, quiet: bool) -> None:
         lines.append(f"{fire.local:%a %b %d %Y  %I:%M %p %Z}{flag}")
     with st.container(key="schedule-preview"):
         st.caption(heading)
-        st.code("\n".join(lines), language=None)
+        # st.text, not st.code: a code block makes the browser fetch Streamlit's 1.5 MB
+        # syntax highlighter before the inspector is usable, for five lines of dates.
+        st.text("\n".join(lines))
