@@ -81,15 +81,30 @@ def unnest_arrays(session: Session, table, rows: list[dict[str, Any]], prefix: s
 
 
 def unnest_insert(session: Session, table, rows, index_elements, index_where):
-    """``INSERT ... SELECT * FROM unnest(...) ON CONFLICT ... DO NOTHING`` for PostgreSQL:
-    one statement for the batch (rowcount: rows inserted), at the cost of a set-based SQL."""
-    quote = session.bind.dialect.identifier_preparer.quote
-    columns, casts, params = unnest_arrays(session, table, rows)
+    """``INSERT ... SELECT ... FROM unnest(...) ON CONFLICT ... DO NOTHING`` for PostgreSQL:
+    one statement for the batch (rowcount: rows inserted), at the cost of a set-based SQL.
+    A column with the same value in every row is sent once, not as an array: dumping arrays
+    element by element is most of the client's cost for a burst."""
+    dialect = session.bind.dialect
+    quote = dialect.identifier_preparer.quote
+    first = rows[0]
+    varying = [c for c in first if c in index_elements or any(r[c] != first[c] for r in rows)]
+    _, casts, params = unnest_arrays(session, table, [{c: r[c] for c in varying} for r in rows])
+    selected = []
+    for index, name in enumerate(first):
+        if name in varying:
+            selected.append(f"u.{quote(name)}")
+            continue
+        kind = table.c[name].type
+        process = kind.bind_processor(dialect)
+        params[f"k{index}"] = process(first[name]) if process else first[name]
+        selected.append(f"CAST(:k{index} AS {kind.compile(dialect=dialect)})")
     target = ", ".join(quote(c) for c in index_elements)
     where = f" WHERE {index_where}" if index_where else ""
     sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"SELECT * FROM unnest({', '.join(casts)}) "
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in first)}) "
+        f"SELECT {', '.join(selected)} "
+        f"FROM unnest({', '.join(casts)}) AS u({', '.join(quote(c) for c in varying)}) "
         f"ON CONFLICT ({target}){where} DO NOTHING"
     )
     return text(sql), params

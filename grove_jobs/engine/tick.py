@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, select, text, update
 
@@ -48,21 +48,22 @@ class TickPayload(NamedTuple):
     retry: _Retry
 
     @classmethod
-    def of(cls, payload: dict) -> TickPayload:
-        schedule, limits = payload["schedule"], payload.get("limits") or {}
-        retry = payload.get("retry") or {}
+    def of(cls, row: Any) -> TickPayload:
+        """From a row of :data:`_DUE_COLUMNS` (a missing field takes the model's default)."""
+
+        def get(name: str) -> Any:
+            value = getattr(row, name)
+            return _DEFAULTS[name] if value is None else value
+
         return cls(
             _Schedule(
-                schedule["cronExpression"],
-                schedule["timezone"],
-                schedule.get("misfirePolicy", _DEFAULTS["misfirePolicy"]),
-                schedule.get("misfireGraceSeconds", _DEFAULTS["misfireGraceSeconds"]),
+                row.cronExpression,
+                row.timezone,
+                get("misfirePolicy"),
+                int(get("misfireGraceSeconds")),
             ),
-            _Limits(
-                limits.get("maxConcurrent", _DEFAULTS["maxConcurrent"]),
-                limits.get("overlapPolicy", _DEFAULTS["overlapPolicy"]),
-            ),
-            _Retry(retry.get("maxAttempts", _DEFAULTS["maxAttempts"])),
+            _Limits(int(get("maxConcurrent")), get("overlapPolicy")),
+            _Retry(int(get("maxAttempts"))),
         )
 
 
@@ -71,6 +72,26 @@ _DEFAULTS = {
     **{f.alias: f.default for f in Limits.model_fields.values() if f.alias},
     **{f.alias: f.default for f in RetryPolicy.model_fields.values() if f.alias},
 }
+
+
+def _field(*path: str):
+    return JobConfigRow.payload[path].as_string().label(path[-1])
+
+
+# A due config as the tick reads it: the payload's fields as text, extracted by the database
+# (decoding 1,000 whole payloads, parameters and all, was a fifth of a burst's tick).
+_DUE_COLUMNS = (
+    JobConfigRow.id,
+    JobConfigRow.next_run_at,
+    JobConfigRow.meta["tags"].label("tags"),
+    _field("schedule", "cronExpression"),
+    _field("schedule", "timezone"),
+    _field("schedule", "misfirePolicy"),
+    _field("schedule", "misfireGraceSeconds"),
+    _field("limits", "maxConcurrent"),
+    _field("limits", "overlapPolicy"),
+    _field("retry", "maxAttempts"),
+)
 
 
 @dataclass(frozen=True)
@@ -126,12 +147,7 @@ def tick(db: Database, *, at: datetime, limit: int = 1000) -> TickResult:
         due = session.execute(
             lock_rows(
                 session,
-                select(
-                    JobConfigRow.id,
-                    JobConfigRow.meta,
-                    JobConfigRow.payload,
-                    JobConfigRow.next_run_at,
-                )
+                select(*_DUE_COLUMNS)
                 .where(JobConfigRow.next_run_at <= at)
                 .order_by(JobConfigRow.next_run_at)
                 .limit(limit),
@@ -160,10 +176,10 @@ def tick(db: Database, *, at: datetime, limit: int = 1000) -> TickResult:
         for row in due:
             # Read as stored (validated on write); a type not installed here still ticks (its
             # runs fail, naming the type, unless another sidecar has it).
-            payload = TickPayload.of(row.payload)
+            payload = TickPayload.of(row)
             fires = due_fires(payload, row.next_run_at, at)
             if blackouts:
-                tags = frozenset((row.meta or {}).get("tags") or [])
+                tags = frozenset(row.tags or [])
                 fires = _skip_blacked_out(row.id, payload, fires, at, blackouts, tags, rows)
             rows.extend(
                 _plan_rows(row.id, payload, row.next_run_at, at, active.get(row.id, 0), fires)

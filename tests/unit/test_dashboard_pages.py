@@ -276,7 +276,7 @@ def test_schedule_preview_flags_dst_changes(db: Database) -> None:
     zone_key = field("daily-advancement", 1, "payload.schedule.timezone")
     at.selectbox(key=zone_key).set_value("America/Los_Angeles").run()
     assert not at.exception
-    preview = texts(at.code)
+    preview = texts(at.text)
     # Monthly at 02:00 Pacific: within five months one fire falls on the other side of a
     # DST switch (whatever month the test runs in), and it is flagged.
     assert "DST change" in preview
