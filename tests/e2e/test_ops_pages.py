@@ -66,9 +66,21 @@ def test_a_run_started_from_the_cli_shows_on_runs_and_its_timeline(
     page.locator(".st-key-runs-text input").fill(f"#{run['id']}")
     page.locator(".st-key-runs-text input").press("Enter")
     expect(page.get_by_text("1 run matches")).to_be_visible()
+    ready(page, "Runs")
+    # The timeline now holds that one run; clicking its bar selects it.
+    bar = page.locator(".stPlotlyChart g.point path").first
+    expect(bar).to_be_visible()
+    box = bar.bounding_box()
+    assert box is not None
+    # Plotly's drag layer takes the pointer and finds the bar under it, as for a person.
+    centre = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(*centre)
+    page.mouse.click(*centre)
+    detail = page.locator(".st-key-runs-detail")
+    expect(detail).to_contain_text("Open e2e-batch in the inspector", timeout=LOAD_TIMEOUT)
+    assert f"run={run['id']}" in page.url
     page.goto(stack.url(f"runs?run={run['id']}"))
     ready(page, "Runs")
-    detail = page.locator(".st-key-runs-detail")
     expect(detail).to_contain_text("Complete")
     expect(detail).to_contain_text("Open e2e-batch in the inspector")
     screenshot(page, artifacts / "runs.png")
