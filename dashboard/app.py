@@ -10,6 +10,7 @@ from dashboard.display import safe
 from dashboard.identity import current_identity, render_identity
 from dashboard.nav import ADMIN, ALERTS, CONSOLE, INSPECTOR, NEW_CONFIG, RUNS, UPCOMING
 from grove_jobs.exceptions import GroveError
+from grove_jobs.gc_tuning import tune_after_imports
 
 st.set_page_config(page_title="grove-jobs", page_icon=":material/hourglass_top:", layout="wide")
 try:
@@ -38,3 +39,5 @@ with st.sidebar:
     render_identity()
 show_pending_toasts()
 page.run()
+# Once per server process, after the first run imported the pages (see grove_jobs.gc_tuning).
+tune_after_imports()

@@ -16,11 +16,13 @@ def api(cli: CliContext, host: str | None, port: int | None) -> None:
     """Serve the HTTP API without a scheduler (the sidecar serves it too, by default)."""
     import uvicorn
 
+    from grove_jobs.gc_tuning import tune_after_imports
     from scheduler.api.app import create_app
 
     settings = cli.settings
     configure_logging(settings.log_level)
     app = create_app(cli.db, settings)
+    tune_after_imports()
     uvicorn.run(
         app,
         host=host or settings.api_host,

@@ -13,6 +13,7 @@ from grove_jobs.observability.logs import configure_logging
 @pass_cli
 def scheduler(cli: CliContext, workers: int | None) -> None:
     """Run the sidecar: fire schedules, run jobs, retry, rescue. Stops on SIGTERM/SIGINT."""
+    from grove_jobs.gc_tuning import tune_after_imports
     from scheduler.loop import Sidecar
 
     settings = cli.settings
@@ -20,5 +21,6 @@ def scheduler(cli: CliContext, workers: int | None) -> None:
         settings = settings.model_copy(update={"workers": workers})
     configure_logging(settings.log_level, worker_id=settings.worker_id)
     sidecar = Sidecar(settings, cli.db)
+    tune_after_imports()
     sidecar.install_signal_handlers()
     sidecar.run()
