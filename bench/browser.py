@@ -24,24 +24,26 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 
 from bench.common import ROOT, fresh_postgres
-from bench.seed import seed_configs, seed_executions
+from bench.seed import seed_configs, seed_executions, spread_cadence
 from grove_jobs.clock import utcnow
 
 CONFIGS = 1_000
 EXECUTIONS = int(os.environ.get("GROVE_BENCH_EXECUTIONS", "1000000"))
 RUNS = int(os.environ.get("GROVE_BENCH_BROWSER_RUNS", "5"))
+SPREAD = timedelta(days=30)  # the history's span, well inside the default retention
 TIMEOUT_MS = 60_000
 BARE_APP = 'import streamlit as st\n\nst.button("Go")\n'
 # (name, path, selector of the first usable control)
 PAGES = [
     ("console", "", "[class*='st-key-console-q-'] input"),
-    ("inspector", "inspector?config=bench-0001", ".st-key-inspector-run button"),
+    ("inspector", "inspector?config=bench-00001", ".st-key-inspector-run button"),
     ("runs", "runs", ".st-key-runs-text input"),
     ("upcoming", "upcoming", ".st-key-upcoming-window button"),
 ]
@@ -183,7 +185,8 @@ def main() -> None:
         started = time.perf_counter()
         now = utcnow()
         ids = seed_configs(db, CONFIGS, now)
-        seed_executions(db, ids, EXECUTIONS, now)
+        cadence = spread_cadence(EXECUTIONS, CONFIGS, SPREAD)
+        seed_executions(db, ids, EXECUTIONS, newest=now, cadence=cadence, manual_every=5)
         with db.write() as session:
             session.execute(text("ANALYZE"))
         output["seed_seconds"] = round(time.perf_counter() - started, 1)

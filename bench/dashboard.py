@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from bench.seed import execution_row, insert_chunks, seed_configs
+from bench.seed import seed_configs, seed_executions
 from grove_jobs.clock import utcnow
 from grove_jobs.db import migrate
 from grove_jobs.db.engine import Database
@@ -47,15 +47,9 @@ def populate(db: Database) -> None:
     """1,000 configs, a last run for each, 100,000 runs of the heavy one (the shared seeder)."""
     now = utcnow()
     ids = seed_configs(db, CONFIGS, now, first=HEAVY)
-    start = now - timedelta(minutes=EXECUTIONS + 10)
-    heavy = (execution_row(HEAVY, start + timedelta(minutes=i), i) for i in range(EXECUTIONS))
-    insert_chunks(db, JobExecutionRow, heavy)
-    others = (
-        execution_row(config_id, now - timedelta(minutes=n), n)
-        for n, config_id in enumerate(ids)
-        if n
-    )
-    insert_chunks(db, JobExecutionRow, others)
+    minute = timedelta(minutes=1)
+    seed_executions(db, [HEAVY], EXECUTIONS, newest=now - 10 * minute, cadence=minute)
+    seed_executions(db, ids[1:], len(ids) - 1, newest=now, cadence=minute, manual_every=5)
     with db.write() as session:
         newest = (
             session.query(JobExecutionRow.id)

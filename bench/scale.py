@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 
 from bench.common import fresh_postgres, percentiles_ms
 from bench.dashboard import APP
-from bench.scale_seed import config_id, seed
+from bench.seed import STEADY_TICK, last_tick, seed_configs, seed_executions
 from grove_jobs.alerts import states
 from grove_jobs.alerts.incremental import IncrementalEvaluator
 from grove_jobs.clock import utcnow
@@ -73,7 +73,16 @@ def _finish_runs(db: Database, config_ids: list[str], at: datetime) -> None:
         session.execute(insert(JobExecutionRow), rows)
 
 
-def alert_passes(db: Database, configs: int, now: datetime) -> dict[str, Any]:
+def seed(db: Database, configs: int, executions: int, now: datetime) -> list[str]:
+    """A steady fleet (the shared seeder): history on schedule, newest at the last tick."""
+    ids = seed_configs(db, configs, now, steady=True)
+    seed_executions(db, ids, executions, newest=last_tick(now), cadence=STEADY_TICK)
+    with db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+    return ids
+
+
+def alert_passes(db: Database, ids: list[str], now: datetime) -> dict[str, Any]:
     """A full pass, then PASSES incremental ones 5 s apart, NEW_RUNS runs finished before each."""
     evaluator = IncrementalEvaluator(db)
     started = time.perf_counter()
@@ -83,7 +92,7 @@ def alert_passes(db: Database, configs: int, now: datetime) -> dict[str, Any]:
     samples, looked_at = [], []
     for n in range(1, PASSES + 1):
         at = now + timedelta(seconds=5 * n)
-        _finish_runs(db, [config_id(pick.randrange(configs)) for _ in range(NEW_RUNS)], at)
+        _finish_runs(db, [pick.choice(ids) for _ in range(NEW_RUNS)], at)
         started = time.perf_counter()
         result = evaluator.run(at + timedelta(milliseconds=500))
         samples.append(_ms(started))
@@ -181,11 +190,13 @@ def _compiled(db: Database, stmt) -> str:
     return str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
 
 
-def plans(db: Database, now: datetime, slowest: list[tuple[float, str, Any]]) -> dict[str, Any]:
+def plans(
+    db: Database, now: datetime, slowest: list[tuple[float, str, Any]], ids: list[str]
+) -> dict[str, Any]:
     """The plans the figures rely on, and those of the three slowest dashboard statements."""
     E = JobExecutionRow
     since = now - timedelta(seconds=60)
-    some = [config_id(n) for n in range(10)]
+    some = ids[:10]
     queries = {
         "alerts: finished since": select(E.config_id).where(E.completed_at >= since),
         "alerts: running now": select(E.config_id).where(E.status == "running"),
@@ -217,13 +228,13 @@ def measure(configs: int, executions: int) -> dict[str, Any]:
     with fresh_postgres() as db:
         now = utcnow()
         started = time.perf_counter()
-        seed(db.url, configs, executions, now)
+        ids = seed(db, configs, executions, now)
         result: dict[str, Any] = {"seed_seconds": round(_ms(started) / 1000, 1)}
-        result["alerts"] = alert_passes(db, configs, now)
+        result["alerts"] = alert_passes(db, ids, now)
         result["prune"] = prune_passes(db, now)
-        figures, sql = dashboard(db.url, config_id(configs // 2))
+        figures, sql = dashboard(db.url, ids[configs // 2])
         result.update(figures)
-        found = plans(db, now, sql)
+        found = plans(db, now, sql, ids)
     print(f"--- query plans at {configs} configs, {executions} executions", file=sys.stderr)
     for name, lines in found.items():
         print(f"\n[{name}]\n" + "\n".join(lines), file=sys.stderr)
