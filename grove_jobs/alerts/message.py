@@ -20,13 +20,14 @@ HEADLINES = {
 
 
 def link(dashboard_url: str | None, config_id: str, execution_id: int | None) -> str | None:
-    """The inspector page of the config (and the run, when there is one)."""
+    """The run on the Runs page (its status, logs and a link to its config) when there is
+    one, else the config's inspector page."""
     if not dashboard_url:
         return None
-    query: dict[str, str | int] = {"config": config_id}
+    base = dashboard_url.rstrip("/")
     if execution_id is not None:
-        query["execution"] = execution_id
-    return f"{dashboard_url.rstrip('/')}/inspector?{urlencode(query)}"
+        return f"{base}/runs?{urlencode({'run': execution_id})}"
+    return f"{base}/inspector?{urlencode({'config': config_id})}"
 
 
 def _when(value: str | None) -> str:

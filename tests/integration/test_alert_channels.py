@@ -91,7 +91,7 @@ def test_named_targets_get_a_human_message_with_a_link(db, receiver, mail, slack
     assert deliver(db, settings, message) is True
     by_path = {r.path.split("/")[1]: r for r in receiver.requests}
     assert sorted(by_path) == ["form", "json", "services"]  # never the unnamed entry
-    link = f"{DASHBOARD}/inspector?config=nightly&execution=42"
+    link = f"{DASHBOARD}/runs?run=42"
     expected = (
         "Nightly export (nightly) is failing: 3 runs in a row failed.\n"
         "Since: 2026-03-01 12:00:00 UTC\n"
@@ -166,7 +166,7 @@ def test_the_webhook_is_signed_and_a_receiver_rejects_stale_or_forged_ones(db, r
     body = json.loads(request.raw)
     assert body["event"] == "opened" and body["incident"]["jobName"] == "Nightly export"
     assert body["title"] == "Nightly export is failing"
-    assert body["url"] == f"{DASHBOARD}/inspector?config=nightly&execution=42"
+    assert body["url"] == f"{DASHBOARD}/runs?run=42"
     assert "route" not in body  # owners' addresses stay inside
 
 
