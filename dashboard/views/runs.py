@@ -58,7 +58,9 @@ def render() -> None:
         selected = _table(page.items, titles)
         _pager(cursors, page.next_before_id, len(page.items))
         _bulk_actions(selected, {run.id: run.status for run in page.items}, allowed)
-        _detail(allowed)
+    # The selected run, whether or not the filters match it (an alert's link names a run of
+    # any age).
+    _detail(allowed)
     with timeline:
         _timeline(runs, titles)
 

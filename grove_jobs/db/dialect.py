@@ -27,7 +27,8 @@ def insert_ignore(
     if not rows:
         return 0
     if session.bind.dialect.name == "postgresql" and len(rows) > 1 and _scalar_columns(table, rows):
-        return session.execute(*unnest_insert(session, table, rows, index_elements, index_where))
+        stmt, params = unnest_insert(session, table, rows, index_elements, index_where)
+        return session.execute(stmt, params).rowcount
     module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     stmt = module.insert(table).on_conflict_do_nothing(
         index_elements=index_elements,

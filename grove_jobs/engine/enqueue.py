@@ -98,17 +98,6 @@ def runnable_payload(session: Session, config_id: str) -> JobConfigPayload:
     return payload
 
 
-def _max_attempts(row: Row) -> int:
-    # Stored payloads were validated on write, like the tick and the claim read them; a row
-    # edited behind our back gets the full parse, and its errors.
-    try:
-        return int(row.payload["retry"]["maxAttempts"])
-    except (KeyError, TypeError, ValueError):
-        payload = config_record(row).object.payload
-        assert isinstance(payload, JobConfigPayload)
-        return payload.retry.max_attempts
-
-
 def run_now(
     db: Database,
     config_id: str,
@@ -131,11 +120,9 @@ def run_now(
     at = at or utcnow()
     request_id = request_id or uuid.uuid4().hex
     with db.write() as session:
-        row = _runnable_row(session, config_id)
-        if parameter_overrides:
-            payload = config_record(row).object.payload
-            assert isinstance(payload, JobConfigPayload)
-            validate_overrides(payload, parameter_overrides, allow_destructive=allow_destructive)
+        payload = config_record(_runnable_row(session, config_id)).object.payload
+        assert isinstance(payload, JobConfigPayload)
+        validate_overrides(payload, parameter_overrides, allow_destructive=allow_destructive)
         stored = insert_or_get(
             session,
             _EXECUTIONS,
@@ -144,7 +131,7 @@ def run_now(
                 "trigger": trigger,
                 "status": ExecutionStatus.QUEUED.value,
                 "attempt": 0,
-                "max_attempts": _max_attempts(row),
+                "max_attempts": payload.retry.max_attempts,
                 "request_id": request_id,
                 "requested_by": requested_by,
                 "scheduled_for": scheduled_for,

@@ -28,7 +28,7 @@ def valid_traceparent(header: str | None) -> str | None:
     specification a malformed one is ignored, never an error for the caller."""
     if header is None:
         return None
-    header = header.strip().lower()
+    header = header.strip()  # the specification's hex digits are lower case only
     return header if _TRACEPARENT.fullmatch(header) else None
 
 

@@ -84,6 +84,11 @@ def test_a_run_started_from_the_cli_shows_on_runs_and_its_timeline(
     expect(detail).to_contain_text("Complete")
     expect(detail).to_contain_text("Open e2e-batch in the inspector")
     screenshot(page, artifacts / "runs.png")
+    # A run named in the address (an alert's link) shows even when the filters exclude it.
+    page.locator(".st-key-runs-text input").fill("no-such-run")
+    page.locator(".st-key-runs-text input").press("Enter")
+    expect(page.get_by_text("No runs match")).to_be_visible()
+    expect(detail).to_contain_text("Open e2e-batch in the inspector")
 
 
 def test_bulk_retry_of_selected_failed_runs(page: Page, stack: Stack, artifacts: Path) -> None:

@@ -55,7 +55,6 @@ ConfigId = Annotated[str, Path(description="The config's slug, e.g. mock-health-
 TraceParent = Annotated[
     str | None,
     Header(
-        max_length=256,
         description="W3C Trace Context: the run's attempts become spans of this trace "
         "(a malformed value is ignored, as the specification asks).",
     ),
