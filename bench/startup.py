@@ -22,6 +22,7 @@ from bench.engine import _bulk_configs
 
 RUNS = 7
 CONFIGS = 1000
+DATA_LAYER_IMPORTS = "import sqlalchemy.orm, psycopg, pydantic_settings"
 TIMEOUT_SECONDS = 120  # per command: a hung CLI fails the benchmark rather than hanging it
 
 
@@ -80,6 +81,8 @@ def startup(runs: int = RUNS) -> dict:
             "GROVE_LOG_LEVEL": "WARNING",
         }
         floor = _median_ms([_python(), "-c", "import click"], env, runs)
+        # What any command that reads the database imports first: the libraries alone.
+        libraries = _median_ms([_python(), "-c", DATA_LAYER_IMPORTS], env, runs)
         help_ms = _median_ms([grove_jobs_script(), "--help"], env, runs)
         list_ms = _median_ms([grove_jobs_script(), "configs", "list"], env, runs)
     return {
@@ -89,6 +92,7 @@ def startup(runs: int = RUNS) -> dict:
         "import_click_ms": round(floor, 1),
         "help": _figure(help_ms, floor, 3),
         "configs_list_1000": _figure(list_ms, floor, 5),
+        "import_data_layer_libraries": _figure(libraries, floor, 5),
     }
 
 
