@@ -26,7 +26,7 @@ run: install
 	@echo "grove-jobs: sidecar (API http://$${GROVE_API_HOST:-127.0.0.1}:$${GROVE_API_PORT:-8765}) and dashboard (http://localhost:8501); Ctrl-C stops both"
 	@trap 'kill 0' EXIT; \
 	$(BIN)/grove-jobs scheduler & \
-	GROVE_ANONYMOUS_ROLE=$${GROVE_ANONYMOUS_ROLE:-admin} $(BIN)/streamlit run dashboard/app.py
+	GROVE_ANONYMOUS_ROLE=$${GROVE_ANONYMOUS_ROLE:-admin} $(BIN)/python -m dashboard.serve
 
 test: install
 	$(BIN)/pytest

@@ -58,15 +58,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def streamlit(script: Path, env: dict[str, str]) -> Iterator[str]:
-    """A headless ``streamlit run`` of ``script``; yields its base URL once healthy."""
+def streamlit(script: Path | None, env: dict[str, str]) -> Iterator[str]:
+    """A headless ``streamlit run`` of ``script``, or of the dashboard as users start it
+    (``python -m dashboard.serve``) when None; yields its base URL once healthy."""
     port = _free_port()
+    launch = ["dashboard.serve"] if script is None else ["streamlit", "run", str(script)]
     command = [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
-        str(script),
+        *launch,
         "--server.port",
         str(port),
         "--server.address",
@@ -91,7 +91,7 @@ def streamlit(script: Path, env: dict[str, str]) -> Iterator[str]:
                         break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit {script.name} did not start") from None
+                    raise RuntimeError(f"streamlit {script or 'dashboard'} did not start") from None
                 time.sleep(0.1)
         yield base
     finally:
@@ -148,8 +148,7 @@ def measure(url: str, chromium: str) -> dict[str, Any]:
         bare_script = Path(tmp) / "bare.py"
         bare_script.write_text(BARE_APP)
         browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
-        dashboard = ROOT / "dashboard" / "app.py"
-        with streamlit(bare_script, env) as bare, streamlit(dashboard, env) as app:
+        with streamlit(bare_script, env) as bare, streamlit(None, env) as app:
             first = load(browser, app + "/", PAGES[0][2])  # before anything warmed the server
             load(browser, bare + "/", "button")  # the bare server's own first visit, untimed
             bare_samples = [load(browser, bare + "/", "button") for _ in range(RUNS)]

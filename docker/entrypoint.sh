@@ -7,7 +7,7 @@ case "$service" in
     migrate)   exec grove-jobs db upgrade "$@" ;;
     sidecar)   exec grove-jobs scheduler "$@" ;;
     api)       exec grove-jobs api "$@" ;;
-    dashboard) exec streamlit run "$(dirname "$0")/../dashboard/app.py" \
+    dashboard) cd "$(dirname "$0")/.." && exec python -m dashboard.serve \
                    --server.address 0.0.0.0 --server.port "${PORT:-8501}" "$@" ;;
     seed)      exec grove-jobs demo seed "$@" ;;
     *)         exec "$service" "$@" ;;

@@ -6,13 +6,13 @@ import sys
 
 
 def streamlit_command(port: int) -> list[str]:
-    """``streamlit run dashboard/app.py`` on 127.0.0.1:PORT, headless, without file watching."""
+    """The dashboard as ``make run`` and the image start it (``python -m dashboard.serve``,
+    which preloads and then runs ``streamlit run dashboard/app.py``) on 127.0.0.1:PORT,
+    headless, without file watching."""
     return [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
-        "dashboard/app.py",
+        "dashboard.serve",
         "--server.port",
         str(port),
         "--server.address",

@@ -48,8 +48,8 @@ def test_the_dashboard_listens_on_loopback_by_default(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "GROVE_DATABASE_URL": f"sqlite:///{tmp_path / 'grove.db'}"}
-    # As a user starts it (no --server.address), from the checkout so its config applies.
-    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py"]
+    # As make run starts it (no --server.address), from the checkout so its config applies.
+    command = [sys.executable, "-m", "dashboard.serve"]
     command += ["--server.port", str(port), "--server.fileWatcherType", "none"]
     log = tmp_path / "streamlit.log"
     with log.open("wb") as out:
@@ -87,7 +87,8 @@ def test_anonymous_role_defaults_to_viewer_and_is_validated(
 def test_make_run_is_admin_while_the_image_and_compose_are_viewer() -> None:
     makefile = (ROOT / "Makefile").read_text()
     run = makefile[makefile.index("\nrun:") : makefile.index("\ntest:")]
-    assert re.search(r"GROVE_ANONYMOUS_ROLE=\$\$\{GROVE_ANONYMOUS_ROLE:-admin\}.*streamlit", run)
+    admin = r"GROVE_ANONYMOUS_ROLE=\$\$\{GROVE_ANONYMOUS_ROLE:-admin\}"
+    assert re.search(admin + r".*dashboard\.serve", run)
     assert "GROVE_ANONYMOUS_ROLE=viewer" in (ROOT / "Dockerfile").read_text()
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     for name in ("migrate", "sidecar", "dashboard"):
