@@ -141,5 +141,6 @@ def database_now(session: Session) -> datetime:
     """
     if session.bind.dialect.name == "postgresql":
         return session.scalar(text("SELECT now()")).astimezone(UTC)
-    raw = session.scalar(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
-    return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+    # SQLite's 'now' reads this same host clock but keeps only milliseconds: a run queued in
+    # the same millisecond (its times have microseconds) would not be due yet.
+    return datetime.now(UTC)
