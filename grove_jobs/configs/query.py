@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from grove_jobs.clock import iso_z
 from grove_jobs.db.engine import Database
 from grove_jobs.db.records import (
+    RECORD_COLUMNS,
     ConfigRecord,
     LastRun,
     config_record,
@@ -28,17 +29,6 @@ from grove_jobs.exceptions import (
 from grove_jobs.jobs.registry import UnknownJobType
 from grove_jobs.schema.job_config import JobConfigPayload
 from grove_jobs.schema.registry import get_type, json_path_get
-
-# What config_record maps, read as plain rows: building ORM objects for a thousand configs
-# that are only read cost as much as validating them.
-RECORD_COLUMNS = (
-    JobConfigRow.meta,
-    JobConfigRow.payload,
-    JobConfigRow.version,
-    JobConfigRow.next_run_at,
-    JobConfigRow.created_at,
-    JobConfigRow.updated_at,
-)
 
 
 @dataclass(frozen=True)

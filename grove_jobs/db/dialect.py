@@ -117,9 +117,12 @@ def lock_rows(session: Session, stmt: Select, of=None) -> Select:
     NO KEY UPDATE (not UPDATE) so inserting executions that reference a locked config is not
     blocked. SQLite needs nothing: its write transactions are already serialised.
     """
-    if session.bind.dialect.name == "postgresql":
-        return stmt.with_for_update(skip_locked=True, key_share=True, of=of)
-    return stmt
+    return skip_locked(stmt, of) if session.bind.dialect.name == "postgresql" else stmt
+
+
+def skip_locked(stmt: Select, of=None) -> Select:
+    """``FOR NO KEY UPDATE SKIP LOCKED`` (PostgreSQL): see :func:`lock_rows`."""
+    return stmt.with_for_update(skip_locked=True, key_share=True, of=of)
 
 
 def notify(session: Session, payload: str = "") -> None:

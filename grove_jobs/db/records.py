@@ -58,6 +58,18 @@ class LastRun(BaseModel):
         return None
 
 
+# What config_record maps, to read as plain rows (``select(*RECORD_COLUMNS)``): building ORM
+# objects for a thousand configs that are only read cost as much as validating them.
+RECORD_COLUMNS = (
+    JobConfigRow.meta,
+    JobConfigRow.payload,
+    JobConfigRow.version,
+    JobConfigRow.next_run_at,
+    JobConfigRow.created_at,
+    JobConfigRow.updated_at,
+)
+
+
 def config_record(row: JobConfigRow) -> ConfigRecord:
     """Map a job_configs row (or a row of its columns).
 

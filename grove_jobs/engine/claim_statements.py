@@ -14,6 +14,7 @@ from functools import cache
 from sqlalchemy import Integer, Select, bindparam, func, select, update
 from sqlalchemy.sql.dml import Update
 
+from grove_jobs.db.dialect import skip_locked
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
 from grove_jobs.pauses.hold import may_hold
 from grove_jobs.schema.execution import ExecutionStatus
@@ -36,10 +37,9 @@ def instant() -> Select:
 def candidates(*, backfill: bool, typed: bool, locking: bool) -> Select:
     """Due waiting runs joined to their configs, oldest first: live runs or backfill runs.
 
-    Parameters: ``at``, ``lim``, and ``types`` when ``typed``. ``locking`` locks the configs'
-    rows (PostgreSQL), skipping those another sidecar is admitting for right now, so sidecars
-    take different configs instead of queueing on one row. NO KEY UPDATE, so inserting runs
-    that reference a locked config is not blocked.
+    Parameters: ``at``, ``lim``, and ``types`` when ``typed``. ``locking`` (PostgreSQL) locks
+    the configs' rows, skipping those another sidecar is admitting for right now, so sidecars
+    take different configs instead of queueing on one row (see ``dialect.lock_rows``).
     """
     stmt = (
         select(_X.id, _X.config_id, _X.trigger)
@@ -55,7 +55,7 @@ def candidates(*, backfill: bool, typed: bool, locking: bool) -> Select:
     if typed:
         stmt = stmt.where(_C.payload["jobType"].as_string().in_(bindparam("types", expanding=True)))
     if locking:
-        stmt = stmt.with_for_update(skip_locked=True, key_share=True, of=CONFIGS)
+        stmt = skip_locked(stmt, of=CONFIGS)
     return stmt
 
 

@@ -20,7 +20,7 @@ from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import ExecutionLogRow, JobExecutionRow
 from grove_jobs.engine import claim_statements as sql
 from grove_jobs.engine.retry import retry_delay
-from grove_jobs.pauses.hold import may_hold, startable
+from grove_jobs.pauses.hold import startable
 from grove_jobs.schema.execution import ExecutionStatus
 from grove_jobs.schema.job_config import RetryPolicy
 
@@ -145,9 +145,7 @@ def _claim(
     held: bool | None = None,
 ) -> list[ClaimedRun]:
     # What a pause or a maintenance window holds back (see grove_jobs.pauses); None: nothing.
-    if held is None:
-        held = session.scalar(select(may_hold(at)))
-    allowed = startable(session, at, possibly_held=True) if held else None
+    allowed = startable(session, at, possibly_held=held)
     # Live runs first: a backlog of backfill runs never delays a live tick or a Run Now.
     candidates = _candidates(session, at, limit, job_types, allowed, backfill=False)
     if len(candidates) < limit:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from grove_jobs.clock import utcnow
 from grove_jobs.db.dialect import insert_or_get, notify
 from grove_jobs.db.engine import Database
-from grove_jobs.db.records import config_record, execution_record
+from grove_jobs.db.records import RECORD_COLUMNS, config_record, execution_record
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
 from grove_jobs.exceptions import FieldError, InvalidTransition, NotFound, ValidationFailed
 from grove_jobs.jobs.registry import UnknownJobType, find_job_type
@@ -24,7 +24,6 @@ from grove_jobs.schema.job_config import JobConfigPayload, untagged_parameters
 from grove_jobs.schema.markers import destructive_changes
 
 _EXECUTIONS = JobExecutionRow.__table__
-_CONFIGS = JobConfigRow.__table__
 
 
 DESTRUCTIVE_DENIED = (
@@ -59,24 +58,11 @@ def validate_overrides(
         raise ValidationFailed([FieldError(f"parameters.{f}", DESTRUCTIVE_DENIED) for f in changed])
 
 
-# A config's columns, as config_record maps them: Run Now reads one row this way, without
-# the ORM's identity map (it is on the path of every click and API call).
-_RUNNABLE = select(
-    *(
-        _CONFIGS.c[name]
-        for name in (
-            "id",
-            "type",
-            "status",
-            "meta",
-            "payload",
-            "version",
-            "next_run_at",
-            "created_at",
-            "updated_at",
-        )
-    )
-).where(_CONFIGS.c.id == bindparam("id"))
+# Run Now reads one row this way, without the ORM's identity map (it is on the path of every
+# click and API call).
+_RUNNABLE = select(JobConfigRow.type, JobConfigRow.status, *RECORD_COLUMNS).where(
+    JobConfigRow.id == bindparam("id")
+)
 
 
 def _runnable_row(session: Session, config_id: str) -> Row:
@@ -120,8 +106,7 @@ def run_now(
     at = at or utcnow()
     request_id = request_id or uuid.uuid4().hex
     with db.write() as session:
-        payload = config_record(_runnable_row(session, config_id)).object.payload
-        assert isinstance(payload, JobConfigPayload)
+        payload = runnable_payload(session, config_id)
         validate_overrides(payload, parameter_overrides, allow_destructive=allow_destructive)
         stored = insert_or_get(
             session,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
@@ -32,8 +32,9 @@ def may_hold(at: Any) -> ColumnElement[bool]:
 
 def startable(
     session: Session, at: datetime, *, possibly_held: bool | None = None
-) -> ColumnElement[bool]:
-    """A condition on executions: true for the runs no pause or window holds back at ``at``.
+) -> ColumnElement[bool] | None:
+    """A condition on executions: true for the runs no pause or window holds back at ``at``;
+    None when nothing holds any run back (the usual case: no condition to add).
 
     While paused only queued manual runs qualify (none with ``hold_manual``); during a window
     the same holds for the configs it covers. Running runs are never affected.
@@ -42,7 +43,7 @@ def startable(
     if possibly_held is None:
         possibly_held = bool(session.scalar(select(may_hold(at))))
     if not possibly_held:
-        return true()
+        return None
     manual = and_(E.status == "queued", E.trigger.in_(MANUAL_TRIGGERS))
     # A pause overrides every window, so the windows are not even computed then.
     pause = Blackouts(tuple(pause_intervals(session, at, at))).pause_at(at)
@@ -50,7 +51,7 @@ def startable(
         return false() if pause.hold_manual else manual
     windows = Blackouts(tuple(window_intervals(session, at, at))).windows_at(at)
     if not windows:
-        return true()
+        return None
     if any(w.tag is None for w in windows):
         return manual
     tags = {w.tag for w in windows}
@@ -59,4 +60,4 @@ def startable(
         for config_id, meta in session.execute(select(JobConfigRow.id, JobConfigRow.meta))
         if tags & set((meta or {}).get("tags") or [])
     ]
-    return or_(manual, E.config_id.not_in(covered)) if covered else true()
+    return or_(manual, E.config_id.not_in(covered)) if covered else None
