@@ -41,12 +41,19 @@ def card_key(config_id: str) -> str:
 def render_card(row: CardRow, experience: ExperienceType, now: datetime, allowed: Allowed) -> None:
     """Draw one card; controls the user may not use are disabled or left out."""
     with st.container(border=True, key=card_key(row.id)):
-        _header(row, experience)
-        if row.job_type is not None:
-            _job_summary(row, now)
-            _job_chips(row)
-        else:
-            _generic_summary(row)
+        # The card's text is one markdown block (a paragraph per line): the browser parses and
+        # lays out every markdown element on its own, and cards of eight elements each were
+        # most of the console's load time. Badges with hover help stay elements of their own.
+        head = _header_lines(row, experience)
+        body = _job_lines(row, now) if row.job_type is not None else _generic_lines(row)
+        alerts = data.active_alerts().get(row.id, ())
+        if row.job_type_installed and not alerts:
+            st.markdown("\n\n".join(head + body))
+            _actions(row, allowed)
+            return
+        st.markdown("\n\n".join(head))
+        _problem_badges(row, alerts)
+        st.markdown("\n\n".join(body))
         _actions(row, allowed)
 
 
@@ -55,14 +62,17 @@ def type_icon(experience: ExperienceType) -> str:
     return colored(experience.icon, experience.color)
 
 
-def _header(row: CardRow, experience: ExperienceType) -> None:
+def _header_lines(row: CardRow, experience: ExperienceType) -> list[str]:
     label, color, icon = card_status(row.enabled, row.status, row.last_status)
-    # One markdown block, so a long title wraps with the badge instead of pushing it away.
-    st.markdown(
-        f"{type_icon(experience)} **{safe(row.title)}** &nbsp;:{color}-badge[{icon} {label}]"
-    )
     detail = f"{safe(row.job_type)} · " if row.job_type else f"{safe(experience.label)} · "
-    st.caption(f"{detail}{safe(row.id)}")
+    return [
+        f"{type_icon(experience)} **{safe(row.title)}** &nbsp;:{color}-badge[{icon} {label}]",
+        f":small[:gray[{detail}{safe(row.id)}]]",
+    ]
+
+
+def _problem_badges(row: CardRow, alerts: tuple) -> None:
+    """A missing job type, and a red badge per open alert incident, with details on hover."""
     if not row.job_type_installed:
         st.badge(
             "job type not installed",
@@ -70,14 +80,8 @@ def _header(row: CardRow, experience: ExperienceType) -> None:
             icon=":material/extension_off:",
             help=safe(str(UnknownJobType(row.job_type or ""))),
         )
-    _alerts(row.id)
-
-
-def _alerts(config_id: str) -> None:
-    """A red badge per open alert incident (its rule), with the details on hover."""
-    alerts = data.active_alerts().get(config_id, ())
     if alerts:
-        with st.container(horizontal=True, gap="small", key=f"card-alerts-{config_id}"):
+        with st.container(horizontal=True, gap="small", key=f"card-alerts-{row.id}"):
             for alert in alerts:
                 st.badge(
                     safe(alert.label),
@@ -87,26 +91,39 @@ def _alerts(config_id: str) -> None:
                 )
 
 
-def _job_summary(row: CardRow, now: datetime) -> None:
-    if row.next_run_at is not None:
-        when = next_run_text(row.next_run_at, now, row.timezone)
-        countdown, _, local = when.partition(" · ")
-        text = (
-            f"Next run **{safe(local or countdown)}** · {safe(countdown)}"
-            if local
-            else (f"Next run {safe(countdown)}")
-        )
-    else:
-        text = "Next run — schedule off" if row.enabled is False else "Next run — not scheduled"
-    st.markdown(f":small[:material/event: {text}]")
+def _job_lines(row: CardRow, now: datetime) -> list[str]:
+    lines = [f":small[:material/event: {_next_run(row, now)}]"]
     if row.enabled and (
         note := next_run_note(row.cron, row.timezone, row.next_run_at, frozenset(row.tags))
     ):
-        st.markdown(f":small[:orange[:material/construction: {safe(note)}]]")
+        lines.append(f":small[:orange[:material/construction: {safe(note)}]]")
+    lines.append(f":small[:material/history: {_last_run(row, now)}]")
+    schedule = describe(row.cron or "", row.timezone or "UTC")
+    retries = f"{row.max_attempts} attempt{'s' if row.max_attempts != 1 else ''} · {row.backoff}"
+    lines.append(
+        chips(
+            (":material/schedule:", schedule),
+            (":material/inventory_2:", f"Batch {row.batch_size:,}"),
+            (":material/replay:", retries),
+        )
+    )
+    return lines
+
+
+def _next_run(row: CardRow, now: datetime) -> str:
+    if row.next_run_at is None:
+        return "Next run — schedule off" if row.enabled is False else "Next run — not scheduled"
+    when = next_run_text(row.next_run_at, now, row.timezone)
+    countdown, _, local = when.partition(" · ")
+    if local:
+        return f"Next run **{safe(local)}** · {safe(countdown)}"
+    return f"Next run {safe(countdown)}"
+
+
+def _last_run(row: CardRow, now: datetime) -> str:
     if row.last_status is None:
-        st.markdown(":small[:material/history: No runs yet]")
-        return
-    status_label, status_color, status_icon = EXECUTION_BADGES.get(
+        return "No runs yet"
+    label, color, icon = EXECUTION_BADGES.get(
         row.last_status, (row.last_status, "gray", ":material/help:")
     )
     parts = [
@@ -119,28 +136,22 @@ def _job_summary(row: CardRow, now: datetime) -> None:
         if part
     ]
     rest = f" · {safe(' · '.join(parts))}" if parts else ""
-    st.markdown(
-        f":small[:material/history: Last run :{status_color}-badge[{status_icon} "
-        f"{safe(status_label)}]{rest}]"
-    )
+    return f"Last run :{color}-badge[{icon} {safe(label)}]{rest}"
 
 
-def _job_chips(row: CardRow) -> None:
-    schedule = describe(row.cron or "", row.timezone or "UTC")
-    retries = f"{row.max_attempts} attempt{'s' if row.max_attempts != 1 else ''} · {row.backoff}"
-    with st.container(horizontal=True, gap="small"):
-        st.badge(safe(schedule), color="gray", icon=":material/schedule:")
-        st.badge(f"Batch {row.batch_size:,}", color="gray", icon=":material/inventory_2:")
-        st.badge(safe(retries), color="gray", icon=":material/replay:")
-
-
-def _generic_summary(row: CardRow) -> None:
-    if row.description:
-        st.caption(safe(row.description))
+def _generic_lines(row: CardRow) -> list[str]:
+    lines = [f":small[:gray[{safe(row.description)}]]"] if row.description else []
     if row.chips:
-        with st.container(horizontal=True, gap="small"):
-            for key, value in row.chips:
-                st.badge(safe(f"{key}: {value}"), color="gray")
+        lines.append(chips(*(("", f"{key}: {value}") for key, value in row.chips)))
+    return lines
+
+
+def chips(*items: tuple[str, str]) -> str:
+    """Gray badges in one markdown line, as ``(icon, text)`` pairs (the text is escaped)."""
+    return " ".join(
+        f":gray-badge[{icon} {safe(text)}]" if icon else f":gray-badge[{safe(text)}]"
+        for icon, text in items
+    )
 
 
 def _actions(row: CardRow, allowed: Allowed) -> None:
