@@ -4,8 +4,9 @@ modules its pages need imported before anyone visits.
 ``streamlit run`` imports a page's modules when the first session runs it, so the first
 visitor after a start or a deploy waits for SQLAlchemy, pydantic, Plotly and grove-jobs' own
 modules: about a second on a 2-core machine. This launcher imports them in the server's
-process first (as an application server's preload does), loads the job types, settles the
-collector (see :mod:`grove_jobs.gc_tuning`), then hands over to Streamlit's command line.
+process first (as an application server's preload does), with the configured database's
+driver, loads the job types, settles the collector (see :mod:`grove_jobs.gc_tuning`), then
+hands over to Streamlit's command line.
 The dashboard's own modules are left to the first run: their ``st.cache_*`` functions must
 be created inside Streamlit's runtime.
 """
@@ -66,12 +67,35 @@ PRELOAD = (
 
 
 def preload() -> None:
-    """Import :data:`PRELOAD` and load the job types."""
+    """Import :data:`PRELOAD` and the database driver, and load the job types."""
     for name in PRELOAD:
         importlib.import_module(name)
+    load_database_driver()
     from grove_jobs.jobs.discovery import discover
 
     discover()
+
+
+def load_database_driver() -> None:
+    """Import the configured database's driver, which SQLAlchemy imports only when the first
+    engine is made, on the first visit (psycopg: about 150 ms)."""
+    from sqlalchemy.engine import make_url
+
+    from grove_jobs.settings import Settings
+
+    try:
+        make_url(Settings().effective_database_url).get_dialect().import_dbapi()
+    except Exception:  # a bad setting is reported by the page, where users look
+        return
+
+
+def _skip_direct_run_check() -> None:
+    """Streamlit checks once per process, on the first element drawn, whether it was started
+    by ``streamlit run``, calling ``inspect.stack()`` from the script thread: 150 ms of the
+    first visit at the modules this process holds. It is, so the check is marked done."""
+    from streamlit import delta_generator
+
+    delta_generator._use_warning_has_been_displayed = True  # a no-op where it is gone
 
 
 def main(argv: list[str]) -> None:
@@ -82,6 +106,7 @@ def main(argv: list[str]) -> None:
     from grove_jobs.gc_tuning import tune_after_imports
 
     tune_after_imports()
+    _skip_direct_run_check()
     sys.argv = ["streamlit", "run", str(APP), *argv]
     cli.main()
 

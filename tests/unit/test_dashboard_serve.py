@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from dashboard.serve import PRELOAD
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD = ROOT / "dashboard"
 
 
 def _is_module(name: str) -> bool:
@@ -35,3 +39,19 @@ def _outside_imports() -> set[str]:
 def test_preload_covers_what_the_pages_import() -> None:
     missing = _outside_imports() - set(PRELOAD)
     assert not missing, f"add to dashboard.serve.PRELOAD: {sorted(missing)}"
+
+
+def test_the_database_driver_is_loaded_before_the_first_visit() -> None:
+    # A fresh interpreter: psycopg is imported by the preload, not by anything before it.
+    code = (
+        "import sys\n"
+        "from dashboard.serve import load_database_driver\n"
+        "before = 'psycopg' in sys.modules\n"
+        "load_database_driver()\n"
+        "print(before, 'psycopg' in sys.modules)\n"
+    )
+    env = {**os.environ, "GROVE_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]
