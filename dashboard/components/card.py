@@ -14,7 +14,7 @@ import streamlit as st
 from dashboard import actions, data
 from dashboard.components.feedback import toast_later
 from dashboard.components.pause_banner import next_run_note
-from dashboard.data import CardRow
+from dashboard.data import ActiveAlert, CardRow
 from dashboard.display import (
     EXECUTION_BADGES,
     ago_text,
@@ -71,7 +71,7 @@ def _header_lines(row: CardRow, experience: ExperienceType) -> list[str]:
     ]
 
 
-def _problem_badges(row: CardRow, alerts: tuple) -> None:
+def _problem_badges(row: CardRow, alerts: tuple[ActiveAlert, ...]) -> None:
     """A missing job type, and a red badge per open alert incident, with details on hover."""
     if not row.job_type_installed:
         st.badge(
@@ -140,7 +140,9 @@ def _last_run(row: CardRow, now: datetime) -> str:
 
 
 def _generic_lines(row: CardRow) -> list[str]:
-    lines = [f":small[:gray[{safe(row.description)}]]"] if row.description else []
+    # One line: a blank line inside the description would end the markdown directive early.
+    description = " ".join(row.description.split())
+    lines = [f":small[:gray[{safe(description)}]]"] if description else []
     if row.chips:
         lines.append(chips(*(("", f"{key}: {value}") for key, value in row.chips)))
     return lines

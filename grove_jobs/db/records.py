@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import Text, cast
 
 from grove_jobs.clock import iso_z
 from grove_jobs.db.tables import ConfigRevisionRow, ExecutionLogRow, JobConfigRow, JobExecutionRow
+from grove_jobs.jobs import registry as jobs_registry
+from grove_jobs.schema import registry as schema_registry
 from grove_jobs.schema.execution import Execution, LogLine, Revision
 from grove_jobs.schema.grove_object import GroveObject, parse_grove_object
 from grove_jobs.schema.meta import GroveMeta
@@ -59,36 +64,34 @@ class LastRun(BaseModel):
 
 
 # What config_record maps, to read as plain rows (``select(*RECORD_COLUMNS)``): building ORM
-# objects for a thousand configs that are only read cost as much as validating them.
+# objects for a thousand configs that are only read cost as much as validating them. The JSON
+# comes as text, so a row whose content was parsed before costs a dict lookup.
 RECORD_COLUMNS = (
-    JobConfigRow.meta,
-    JobConfigRow.payload,
+    cast(JobConfigRow.meta, Text).label("meta"),
+    cast(JobConfigRow.payload, Text).label("payload"),
     JobConfigRow.version,
     JobConfigRow.next_run_at,
     JobConfigRow.created_at,
     JobConfigRow.updated_at,
 )
+# Distinct row contents whose parsed objects a process keeps (a few KB each): more than the
+# configs a dashboard lists at once at the scale benchmark's 10,000.
+PARSED_OBJECTS = 16_384
 
 
 def config_record(row: JobConfigRow) -> ConfigRecord:
-    """Map a job_configs row (or a row of its columns).
+    """Map a job_configs row, or a row of :data:`RECORD_COLUMNS`.
 
     The stored JSON was validated on write, so reading skips the input-only checks (NUL scan,
     unknown top-level keys) and validates meta and payload directly; that still catches rows
-    edited behind our back, which then get the full parse and its error list.
+    edited behind our back, which then get the full parse and its error list. Rows read as
+    text are parsed once per process for each distinct content (see :func:`_parsed_object`).
     """
-    meta = {**row.meta, "createdAt": iso_z(row.created_at), "updatedAt": iso_z(row.updated_at)}
-    try:
-        obj = GroveObject(
-            meta=GroveMeta.model_validate(meta),
-            payload=get_type(meta["type"]).payload_model.model_validate(
-                row.payload, context={"stored": True}
-            ),
-        )
-    except (ValidationError, KeyError, TypeError):
-        obj = parse_grove_object({"meta": meta, "payload": row.payload}, stored=True)
-    # No per-process cache by (id, version): a key without the database behind it served one
-    # database's record for another's row with the same id, version and timestamps.
+    if isinstance(row.meta, str):
+        registries = (schema_registry.generation(), jobs_registry.generation())
+        obj = _parsed_object(row.meta, row.payload, row.created_at, row.updated_at, registries)
+    else:
+        obj = _parse_object(row.meta, row.payload, row.created_at, row.updated_at)
     return ConfigRecord.model_construct(  # the fields come straight from typed columns
         object=obj,
         version=row.version,
@@ -96,6 +99,34 @@ def config_record(row: JobConfigRow) -> ConfigRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+@lru_cache(maxsize=PARSED_OBJECTS)
+def _parsed_object(
+    meta: str, payload: str, created_at: datetime, updated_at: datetime, registries: tuple
+) -> GroveObject:
+    """The object a row's content parses to, shared (objects are frozen) by every read of it.
+
+    Keyed by the content itself, not by id and version, which two databases (or a row edited
+    behind our back) can share with other content; and by the registries' generations, since
+    a job type installed later parses the same row differently.
+    """
+    return _parse_object(json.loads(meta), json.loads(payload), created_at, updated_at)
+
+
+def _parse_object(
+    meta: dict[str, Any], payload: dict[str, Any], created_at: datetime, updated_at: datetime
+) -> GroveObject:
+    meta = {**meta, "createdAt": iso_z(created_at), "updatedAt": iso_z(updated_at)}
+    try:
+        return GroveObject(
+            meta=GroveMeta.model_validate(meta),
+            payload=get_type(meta["type"]).payload_model.model_validate(
+                payload, context={"stored": True}
+            ),
+        )
+    except (ValidationError, KeyError, TypeError):
+        return parse_grove_object({"meta": meta, "payload": payload}, stored=True)
 
 
 def execution_record(row: JobExecutionRow) -> Execution:

@@ -72,6 +72,13 @@ class JobType:
 
 _REGISTRY: dict[str, JobType] = {}
 _current_source: list[Source] = ["module"]
+# Bumped on every change of _REGISTRY: what was parsed against the old set is stale.
+_generation = 0
+
+
+def generation() -> int:
+    """A number that changes whenever a job type is registered or removed."""
+    return _generation
 
 
 @contextmanager
@@ -115,6 +122,8 @@ def job_type(
                 f"job type {name!r} is registered twice: by {existing.origin} and by {origin}"
             )
         doc = inspect.getdoc(handler) or ""
+        global _generation
+        _generation += 1
         _REGISTRY[name] = JobType(
             name=name,
             parameters=parameters,
@@ -183,4 +192,6 @@ def job_type_names() -> tuple[str, ...]:
 
 def unregister(name: str) -> None:
     """Remove a type (tests register throwaway types)."""
+    global _generation
+    _generation += 1
     _REGISTRY.pop(name, None)

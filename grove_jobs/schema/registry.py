@@ -64,18 +64,29 @@ class ExperienceType:
 
 
 _REGISTRY: dict[str, ExperienceType] = {}
+# Bumped on every change of _REGISTRY: what was parsed against the old set is stale.
+_generation = 0
+
+
+def generation() -> int:
+    """A number that changes whenever a type is registered, replaced or removed."""
+    return _generation
 
 
 def register_type(experience: ExperienceType, *, replace: bool = False) -> ExperienceType:
     """Add a type; registering the same name twice is a programming error unless ``replace``."""
     if experience.type in _REGISTRY and not replace:
         raise ValueError(f"experience type {experience.type!r} is already registered")
+    global _generation
+    _generation += 1
     _REGISTRY[experience.type] = experience
     return experience
 
 
 def unregister_type(type_name: str) -> None:
     """Remove a type (tests register throwaway types)."""
+    global _generation
+    _generation += 1
     _REGISTRY.pop(type_name, None)
 
 

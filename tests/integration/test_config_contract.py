@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from pydantic import Field
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from grove_jobs.configs.query import (
     ConfigQuery,
@@ -37,6 +37,7 @@ from grove_jobs.db.tables import ConfigRevisionRow, JobConfigRow, JobExecutionRo
 from grove_jobs.demo import MOCK_HEALTH_CHECK, demo_objects
 from grove_jobs.exceptions import AlreadyExists, NotFound, ValidationFailed, VersionConflict
 from grove_jobs.executions.queries import execution_history, get_execution
+from grove_jobs.jobs.registry import job_type, unregister
 from grove_jobs.schedule import next_fire
 from grove_jobs.schema import GroveObject, parse_grove_object
 from grove_jobs.schema.base import CamelModel
@@ -386,6 +387,40 @@ def test_list_json_carries_state(catalog: Database) -> None:
 
 
 # --------------------------------------------------------------------------- executions
+
+
+def test_a_list_reads_a_row_edited_behind_its_back(db: Database) -> None:
+    # Parsed objects are kept per row content: a change that bypasses the store (same id,
+    # version and timestamps) is still seen, and seen validated.
+    create_config(db, job(), **WHO, at=T0)
+    assert list_configs(db)[0].record.object.meta.title == job().meta.title
+    meta = {**job().to_json_dict()["meta"], "title": "Edited in SQL"}
+    with db.write() as session:
+        session.execute(update(JobConfigRow.__table__).values(meta=meta))
+    assert list_configs(db)[0].record.object.meta.title == "Edited in SQL"
+
+
+class ProbeParams(CamelModel):
+    size: int = 1
+
+
+def _probe_handler(params: ProbeParams, ctx: Any) -> None:
+    """Does nothing."""
+
+
+def test_a_job_type_installed_after_a_read_is_seen_by_the_next(db: Database) -> None:
+    job_type("memo-probe", parameters=ProbeParams)(_probe_handler)
+    try:
+        create_config(
+            db, job(**{"payload.jobType": "memo-probe", "payload.parameters": {}}), **WHO, at=T0
+        )
+        assert list_configs(db)[0].record.object.payload.installed
+        unregister("memo-probe")
+        assert not list_configs(db)[0].record.object.payload.installed
+        job_type("memo-probe", parameters=ProbeParams)(_probe_handler)
+        assert list_configs(db)[0].record.object.payload.installed
+    finally:
+        unregister("memo-probe")
 
 
 def test_last_runs_for_many_configs_in_one_query(db: Database) -> None:
