@@ -74,9 +74,10 @@ RECORD_COLUMNS = (
     JobConfigRow.created_at,
     JobConfigRow.updated_at,
 )
-# Distinct row contents whose parsed objects a process keeps (a few KB each): more than the
-# configs a dashboard lists at once at the scale benchmark's 10,000.
-PARSED_OBJECTS = 16_384
+# Distinct row contents whose parsed objects a process keeps: about 9 KB each with the key, so
+# at most about 35 MB. A deployment with more configs than this re-parses on every list, as
+# everything did before.
+PARSED_OBJECTS = 4_096
 
 
 def config_record(row: JobConfigRow) -> ConfigRecord:
