@@ -58,8 +58,9 @@ def runs_timeline_figure(
     figure.update_layout(
         barmode="overlay",
         height=max(220, min(640, 90 + 22 * len({run.job_config_id for run in runs}))),
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        legend={"orientation": "h", "y": -0.15},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        # Above the plot: below it, the legend covered the time axis and its date line.
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
         xaxis={"type": "date", "title": f"time ({timezone})"},
         yaxis={"automargin": True, "categoryorder": "category descending"},
         clickmode="event+select",

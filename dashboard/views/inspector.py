@@ -10,6 +10,7 @@ from dashboard.components.card import run_now_message, type_icon
 from dashboard.components.dialogs import open_dialog, show_open_dialog, title_of
 from dashboard.components.editor import render_configuration
 from dashboard.components.feedback import toast_later
+from dashboard.components.pause_banner import render_banner
 from dashboard.components.revisions import render_revisions
 from dashboard.components.status import render_status, timezone_of
 from dashboard.display import card_status, colored, safe
@@ -31,6 +32,7 @@ def render() -> None:
     config_id = st.query_params.get(CONFIG_PARAM)
     record = data.config(config_id) if config_id else None
     _picker(config_id)
+    render_banner()  # why a config's runs wait, on the page that shows them
     if record is None:
         if config_id:
             st.warning(safe(f"No config with id {config_id}."), icon=":material/search_off:")

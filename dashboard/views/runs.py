@@ -12,6 +12,7 @@ from dashboard import actions, data, permissions
 from dashboard.components.feedback import toast_later
 from dashboard.components.layout import section
 from dashboard.components.ops_charts import runs_timeline_figure
+from dashboard.components.pause_banner import render_banner
 from dashboard.components.status import registry
 from dashboard.display import EXECUTION_BADGES, RETRYABLE_STATUSES, first_line, safe
 from dashboard.nav import CONFIG_PARAM, INSPECTOR
@@ -37,6 +38,7 @@ _ACTIVE = {s.value for s in ACTIVE_STATUSES}
 def render() -> None:
     """Draw the Runs page."""
     st.title("Runs", anchor=False)
+    render_banner()  # while paused, runs wait: the reason is the first thing to see
     allowed = permissions.allowed()
     _select_clicked_run()
     runs = _filters()

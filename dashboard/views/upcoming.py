@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard import data
 from dashboard.components.layout import section
 from dashboard.components.ops_charts import per_hour_figure, upcoming_figure
+from dashboard.components.pause_banner import render_banner
 from dashboard.context import database
 from grove_jobs.clock import utcnow
 from grove_jobs.configs.upcoming import ScheduledConfig, Upcoming, is_dst_change, upcoming
@@ -28,6 +29,7 @@ CHART_CONFIGS = 60
 def render() -> None:
     """Draw the Upcoming page."""
     st.title("Upcoming", anchor=False)
+    render_banner()
     configs = data.scheduled()
     with st.container(horizontal=True, key="upcoming-filters", vertical_alignment="bottom"):
         window = st.segmented_control(

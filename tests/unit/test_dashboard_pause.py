@@ -46,3 +46,13 @@ def test_a_pause_shows_the_warning_banner_with_its_reason(db: Database) -> None:
     assert "Scheduler paused" in warning and "db migration" in warning
     assert "Manual runs are held too" in warning
     assert "Next run after the pause" in texts(at.markdown)
+
+
+@pytest.mark.parametrize("page", ["views/inspector.py", "views/runs.py", "views/upcoming.py"])
+def test_the_inspector_runs_and_upcoming_show_the_pause_too(db: Database, page: str) -> None:  # noqa: F811
+    pause(db, reason="db migration", by="ann@example.com", source="cli")
+    at = console()
+    at.query_params["config"] = "mock-health-check"
+    at = at.switch_page(page).run()
+    assert not at.exception
+    assert "Scheduler paused" in texts(at.warning) and "db migration" in texts(at.warning)
