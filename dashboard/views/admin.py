@@ -67,25 +67,27 @@ def _render_scheduler() -> None:
     form_error("pause")
     st.subheader("Maintenance windows", anchor=False)
     found = list_windows(database())
-    st.dataframe(
-        [
-            {
-                "Name": w.spec.name,
-                "When": w.describe(),
-                "Covers": f"tag {w.spec.tag}" if w.spec.tag else "all configs",
-                "Created by": w.created_by,
-            }
-            for w in found
-        ],
-        hide_index=True,
-        width="stretch",
-        key="window-table",
-    )
-    if found:
+    if not found:
+        st.caption("No maintenance windows. Add one below.")
+    else:
+        st.dataframe(
+            [
+                {
+                    "Name": w.spec.name,
+                    "When": w.describe(),
+                    "Covers": f"tag {w.spec.tag}" if w.spec.tag else "all configs",
+                    "Created by": w.created_by,
+                }
+                for w in found
+            ],
+            hide_index=True,
+            width="stretch",
+            key="window-table",
+        )
         with st.container(horizontal=True, vertical_alignment="bottom"):
             st.selectbox("Window to remove", [w.spec.name for w in found], key="window_remove")
             st.button("Remove window", on_click=_remove_window, icon=":material/delete:")
-        form_error("window-remove")
+    form_error("window-remove")
     _window_form()
 
 

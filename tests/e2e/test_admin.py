@@ -144,6 +144,7 @@ def test_viewer_cannot_reach_admin(browser: Any, dashboard: ProxiedDashboard) ->
 
 def test_admin_adds_a_window_and_grants_a_role(page: Page, stack: Stack, artifacts: Path) -> None:
     open_admin(page, stack)
+    expect(page.get_by_text("No maintenance windows. Add one below.")).to_be_visible()
     window_form = page.get_by_test_id("stForm").filter(has=page.locator(".st-key-window_name"))
     page.locator(".st-key-window_kind").get_by_text("Recurring").click()
     page.locator(".st-key-window_name input").fill("e2e nightly")
@@ -153,6 +154,8 @@ def test_admin_adds_a_window_and_grants_a_role(page: Page, stack: Stack, artifac
     page.locator(".st-key-window_cron input").fill("0 3 * * *")
     page.get_by_role("button", name="Add window").click()
     expect(page.get_by_text("Added maintenance window e2e nightly")).to_be_visible()
+    expect(page.locator(".st-key-window_remove")).to_be_visible()  # the list, not the caption
+    expect(page.get_by_text("No maintenance windows. Add one below.")).to_have_count(0)
     try:
         listed = json.loads(_grove(stack, "maintenance", "list", "--json").stdout)
         assert [(w["name"], w["cronExpression"], w["durationMinutes"]) for w in listed] == [
