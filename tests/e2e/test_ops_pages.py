@@ -97,13 +97,17 @@ def test_bulk_retry_of_selected_failed_runs(page: Page, stack: Stack, artifacts:
     ready(page, "Runs")
     page.locator(".st-key-runs-text input").fill("e2e-fail")
     page.locator(".st-key-runs-text input").press("Enter")
-    expect(page.get_by_text("Runs 1 to")).to_be_visible()
-    ready(page, "Runs")
+    # Wait for the filtered table itself: the pager and the ready state are there before the
+    # search's rerun, and clicks on the unfiltered grid selected other rows on a busy machine.
+    matching = execution_history(stack.db, "e2e-fail", limit=100).total
+    expect(page.get_by_text(f"{matching} runs match")).to_be_visible()
     grid = page.get_by_test_id("stDataFrame")
-    box = grid.bounding_box()
-    assert box is not None
+    expect(grid.locator("[role=grid]")).to_have_attribute("aria-rowcount", str(matching + 1))
+    ready(page, "Runs")
     # Glide's grid is a canvas: click the row-selection cells of the two newest rows.
     for row in (0, 1):
+        box = grid.bounding_box()
+        assert box is not None
         page.mouse.click(box["x"] + 18, box["y"] + 35 * (row + 1) + 17)
         ready(page, "Runs")
     retry = page.locator(".st-key-runs-retry button")
