@@ -153,14 +153,18 @@ def load(browser: Any, url: str, selector: str) -> dict[str, float]:
         context.close()
 
 
-def _summary(samples: list[dict[str, float]]) -> dict[str, Any]:
+def _summary(samples: list[dict[str, float]], floor: float | None = None) -> dict[str, Any]:
+    """Medians and range of ``samples``; with ``floor``, the median's ratio to it."""
     usable = sorted(s["usable_ms"] for s in samples)
-    return {
+    summary: dict[str, Any] = {
         "usable_ms_median": round(statistics.median(usable), 0),
         "usable_ms_range": [round(usable[0], 0), round(usable[-1], 0)],
         "ready_ms_median": round(statistics.median(s["ready_ms"] for s in samples), 0),
         "skeletons_when_ready": max(s["skeletons_when_ready"] for s in samples),
     }
+    if floor is not None:
+        summary["ratio"] = round(summary["usable_ms_median"] / floor, 2)
+    return summary
 
 
 def measure(url: str, chromium: str) -> dict[str, Any]:
@@ -192,19 +196,15 @@ def measure(url: str, chromium: str) -> dict[str, Any]:
             result["bare"] = _summary([load(browser, bare + "/", "button") for _ in range(RUNS)])
             floor = result["bare"]["usable_ms_median"]
             bare_inputs = [load(browser, bare_input + "/", "input") for _ in range(RUNS)]
-            result["bare_text_input"] = _summary(bare_inputs)
-            result["bare_text_input"]["ratio"] = round(
-                result["bare_text_input"]["usable_ms_median"] / floor, 2
-            )
+            result["bare_text_input"] = _summary(bare_inputs, floor)
             result["console_first_visit"] = {
                 "usable_ms": round(first["usable_ms"], 0),
                 "ready_ms": round(first["ready_ms"], 0),
                 "ratio": round(first["usable_ms"] / floor, 2),
             }
             for name, path, selector in PAGES:
-                summary = _summary([load(browser, f"{app}/{path}", selector) for _ in range(RUNS)])
-                summary["ratio"] = round(summary["usable_ms_median"] / floor, 2)
-                result[name] = summary
+                loads = [load(browser, f"{app}/{path}", selector) for _ in range(RUNS)]
+                result[name] = _summary(loads, floor)
         browser.close()
     result["within_target"] = result["console_first_visit"]["ratio"] <= TARGETS[
         "console_first_visit"

@@ -48,12 +48,11 @@ def render_card(row: CardRow, experience: ExperienceType, now: datetime, allowed
         body = _job_lines(row, now) if row.job_type is not None else _generic_lines(row)
         alerts = data.active_alerts().get(row.id, ())
         if row.job_type_installed and not alerts:
-            st.markdown("\n\n".join(head + body))
-            _actions(row, allowed)
-            return
+            head, body = head + body, []  # no badge between them: one block
         st.markdown("\n\n".join(head))
         _problem_badges(row, alerts)
-        st.markdown("\n\n".join(body))
+        if body:
+            st.markdown("\n\n".join(body))
         _actions(row, allowed)
 
 
