@@ -21,17 +21,6 @@ from grove_jobs.schema.execution import ACTIVE_STATUSES
 # Streamlit's named colours (badges, ``:color[text]``), with a representative hue each.
 _NAMED_HUES = {"red": 0, "orange": 28, "yellow": 52, "green": 130, "blue": 212, "violet": 275}
 
-EXECUTION_BADGES: dict[str, tuple[str, str, str]] = {
-    "queued": ("Queued", "gray", ":material/schedule:"),
-    "running": ("Running", "blue", ":material/autorenew:"),
-    "retrying": ("Retrying", "orange", ":material/replay:"),
-    "success": ("Success", "green", ":material/check_circle:"),
-    "partial": ("Partial", "orange", ":material/rule:"),
-    "failed": ("Failed", "red", ":material/error:"),
-    "timed_out": ("Timed out", "red", ":material/timer_off:"),
-    "cancelled": ("Cancelled", "gray", ":material/cancel:"),
-    "skipped": ("Skipped", "gray", ":material/skip_next:"),
-}
 FAILED_STATUSES = frozenset({"failed", "timed_out"})
 RETRYABLE_STATUSES = frozenset({"failed", "timed_out", "cancelled"})
 

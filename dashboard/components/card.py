@@ -16,7 +16,6 @@ from dashboard.components.feedback import toast_later
 from dashboard.components.pause_banner import next_run_note
 from dashboard.data import ActiveAlert, CardRow
 from dashboard.display import (
-    EXECUTION_BADGES,
     ago_text,
     card_status,
     colored,
@@ -28,6 +27,7 @@ from dashboard.display import (
 )
 from dashboard.nav import CONFIG_PARAM, INSPECTOR
 from dashboard.permissions import Allowed
+from dashboard.render.components import EXECUTION_BADGES
 from grove_jobs.exceptions import GroveError
 from grove_jobs.jobs.registry import UnknownJobType
 from grove_jobs.schema.registry import ExperienceType

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from dashboard.render.charts import STATUS_COLORS, STATUS_ORDER
 from grove_jobs.clock import humanize_duration
 from grove_jobs.configs.upcoming import ScheduledConfig, Upcoming
-from grove_jobs.schema.execution import Execution
+from grove_jobs.schema.execution import STATUS_LABELS, Execution
 
 _PLOT = "%Y-%m-%d %H:%M:%S"
 _MIN_BAR_MS = 2_000  # a run without a duration still gets a visible, clickable sliver
@@ -42,7 +42,7 @@ def runs_timeline_figure(
         figure.add_trace(
             go.Bar(
                 orientation="h",
-                name=status,
+                name=STATUS_LABELS[status],
                 y=[html.escape(titles.get(run.job_config_id, run.job_config_id)) for run in chosen],
                 base=[start.astimezone(zone).strftime(_PLOT) for start in starts],
                 x=[
@@ -161,7 +161,8 @@ def _hover(run: Execution, titles: Mapping[str, str]) -> str:
     took = run.duration_seconds
     parts = [
         f"#{run.id} · {titles.get(run.job_config_id, run.job_config_id)}",
-        f"{run.status} · attempt {run.attempt} of {run.max_attempts} · {run.trigger}",
+        f"{STATUS_LABELS[run.status]} · attempt {run.attempt} of {run.max_attempts}",
+        f"trigger {run.trigger}",
         f"duration {humanize_duration(took) if took is not None else '—'}",
     ]
     return "<br>".join(html.escape(part) for part in parts)

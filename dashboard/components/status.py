@@ -12,7 +12,6 @@ from dashboard.components.dialogs import open_dialog
 from dashboard.components.feedback import toast_later
 from dashboard.components.layout import section
 from dashboard.display import (
-    EXECUTION_BADGES,
     RETRYABLE_STATUSES,
     duration_text,
     first_line,
@@ -23,6 +22,7 @@ from dashboard.display import (
 )
 from dashboard.permissions import Allowed
 from dashboard.render import Registry, default_registry, render_tree
+from dashboard.render.components import EXECUTION_BADGES
 from grove_jobs.clock import utcnow
 from grove_jobs.db.records import ConfigRecord
 from grove_jobs.exceptions import GroveError

@@ -18,6 +18,7 @@ import streamlit as st
 from dashboard.render.registry import renders
 from grove_jobs.clock import humanize_duration
 from grove_jobs.render.catalogs import DurationChartProps, ExecutionTimelineProps
+from grove_jobs.schema.execution import STATUS_LABELS
 
 if TYPE_CHECKING:
     from dashboard.render.registry import RenderContext
@@ -53,7 +54,7 @@ def timeline_figure(props: ExecutionTimelineProps) -> go.Figure:
         figure.add_trace(
             go.Bar(
                 orientation="h",
-                name=status,
+                name=STATUS_LABELS[status],
                 y=[_run_label(run.id) for run in runs],
                 base=[_local(run.started_at, zone, _PLOT_FORMAT) for run in runs],
                 x=[_bar_ms(run.duration_seconds, run.started_at, run.completed_at) for run in runs],
@@ -61,7 +62,7 @@ def timeline_figure(props: ExecutionTimelineProps) -> go.Figure:
                 customdata=[
                     [
                         _safe(run.id),
-                        run.status,
+                        STATUS_LABELS[run.status],
                         run.trigger,
                         run.attempt,
                         _local(run.started_at, zone, _HOVER_FORMAT),
@@ -103,14 +104,14 @@ def duration_figure(props: DurationChartProps) -> go.Figure:
             continue
         figure.add_trace(
             go.Bar(
-                name=status,
+                name=STATUS_LABELS[status],
                 x=[_run_label(run.id) for run in runs],
                 y=[run.duration_seconds for run in runs],
                 marker_color=STATUS_COLORS[status],
                 customdata=[
                     [
                         _safe(run.id),
-                        run.status,
+                        STATUS_LABELS[run.status],
                         _local(run.started_at, zone, _HOVER_FORMAT),
                         humanize_duration(run.duration_seconds),
                     ]

@@ -31,6 +31,7 @@ from grove_jobs.render.catalogs import (
     TextProps,
 )
 from grove_jobs.schedule import humanize_next_run
+from grove_jobs.schema.execution import STATUS_LABELS
 
 if TYPE_CHECKING:
     from dashboard.render.registry import RenderContext
@@ -44,6 +45,7 @@ BADGE_COLORS = {
     "blue": "blue",
     "gray": "gray",
 }
+# A phase's badge, for a tree that names no status (a version 2 tree).
 PHASES = {
     "queued": ("Queued", "gray", ":material/schedule:"),
     "retrying": ("Retrying", "orange", ":material/replay:"),
@@ -51,6 +53,23 @@ PHASES = {
     "complete": ("Complete", "green", ":material/check_circle:"),
     "failed": ("Failed", "red", ":material/error:"),
 }
+_STATUS_STYLES = {
+    "queued": ("gray", ":material/schedule:"),
+    "running": ("blue", ":material/autorenew:"),
+    "retrying": ("orange", ":material/replay:"),
+    "success": ("green", ":material/check_circle:"),
+    "partial": ("orange", ":material/rule:"),
+    "failed": ("red", ":material/error:"),
+    "timed_out": ("red", ":material/timer_off:"),
+    "cancelled": ("gray", ":material/cancel:"),
+    "skipped": ("gray", ":material/skip_next:"),
+}
+# (label, colour, icon) of a run's status: the same badge on every page (one state everywhere).
+EXECUTION_BADGES: dict[str, tuple[str, str, str]] = {
+    status: (STATUS_LABELS[status], color, icon) for status, (color, icon) in _STATUS_STYLES.items()
+}
+# The error box's heading for a run that ended badly.
+_ENDED_BADLY = {"timed_out": "Run timed out", "cancelled": "Run cancelled"}
 # Errors longer than this many lines show their last line, the rest behind "Show traceback".
 TRACEBACK_LINES = 4
 LOG_BADGES = {
@@ -118,7 +137,7 @@ def render_divider(props: DividerProps, ctx: RenderContext) -> None:
 
 @renders("job-status/JobPhaseIndicator")
 def render_phase(props: JobPhaseIndicatorProps, ctx: RenderContext) -> None:
-    label, color, icon = PHASES[props.phase]
+    label, color, icon = EXECUTION_BADGES[props.status] if props.status else PHASES[props.phase]
     st.badge(retrying_label(props, ctx.timezone) or label, color=color, icon=icon)
     parts = []
     if props.started_at:
@@ -153,11 +172,14 @@ def render_progress(props: JobProgressBarProps, ctx: RenderContext) -> None:
 
 @renders("job-status/JobMetricRow")
 def render_metric_row(props: JobMetricRowProps, ctx: RenderContext) -> None:
-    for column, item in zip(st.columns(len(props.metrics)), props.metrics, strict=True):
-        label = escape_markdown(item.label)
-        if item.color != "default":
-            label = f":{BADGE_COLORS[item.color]}[{label}]"
-        column.metric(label, str(item.value))
+    # Each metric as wide as its value, wrapping to a new line when the row is full: equal
+    # columns cut words such as "Timed out" or "schedule" short.
+    with st.container(horizontal=True, gap="large"):
+        for item in props.metrics:
+            label = escape_markdown(item.label)
+            if item.color != "default":
+                label = f":{BADGE_COLORS[item.color]}[{label}]"
+            st.metric(label, str(item.value), width="content")
 
 
 @renders("job-status/JobLogEntry")
@@ -176,7 +198,8 @@ def render_error_alert(props: JobErrorAlertProps, ctx: RenderContext) -> None:
         failed = f"Attempt {retries + 1} failed; retrying"
         st.warning(f"**{failed}**{so_far}", icon=":material/replay:")
     else:
-        st.error(f"**Run failed**{so_far}", icon=":material/error:")
+        heading = _ENDED_BADLY.get(props.status or "", "Run failed")
+        st.error(f"**{heading}**{so_far}", icon=":material/error:")
     # The error text itself is data: shown verbatim, never parsed.
     lines = props.error.strip().splitlines()
     if len(lines) <= TRACEBACK_LINES:
@@ -214,4 +237,4 @@ def render_status_counts(props: StatusCountsProps, ctx: RenderContext) -> None:
         return
     with st.container(horizontal=True, gap="small"):
         for status, count in props.counts.items():
-            st.badge(escape_markdown(f"{status} {count}"), color=STATUS_BADGE_COLORS[status])
+            st.badge(f"{STATUS_LABELS[status]} {count}", color=STATUS_BADGE_COLORS[status])

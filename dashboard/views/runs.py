@@ -14,10 +14,11 @@ from dashboard.components.layout import section
 from dashboard.components.ops_charts import runs_timeline_figure
 from dashboard.components.pause_banner import render_banner
 from dashboard.components.status import registry
-from dashboard.display import EXECUTION_BADGES, RETRYABLE_STATUSES, first_line, safe
+from dashboard.display import RETRYABLE_STATUSES, first_line, safe
 from dashboard.nav import CONFIG_PARAM, INSPECTOR
 from dashboard.permissions import Allowed
 from dashboard.render import render_tree
+from dashboard.render.components import EXECUTION_BADGES
 from grove_jobs.clock import utcnow
 from grove_jobs.exceptions import GroveError
 from grove_jobs.executions.runs import RunFilter
@@ -126,19 +127,21 @@ def _timeline(runs: RunFilter, titles: dict[str, str]) -> None:
 
 def _table(items: list[Any], titles: dict[str, str]) -> list[int]:
     jobs = data.job_types()
+    # What an operator scans for first (which job, how it ended, why) comes before the rest,
+    # so it is in view without scrolling the table sideways.
     rows = [
         {
             "Run": run.id,
             "Job": titles.get(run.job_config_id, run.job_config_id),
-            "Type": jobs.get(run.job_config_id, ""),
             "Status": EXECUTION_BADGES.get(run.status, (run.status,))[0],
             "Attempt": f"{run.attempt} of {run.max_attempts}",
-            "Trigger": run.trigger,
-            "Queued": run.queued_at,
             "Started": run.started_at,
             "Duration (s)": run.duration_seconds,
-            "Requested by": run.requested_by or "scheduler",
             "Error": first_line(run.error, 120),
+            "Trigger": run.trigger,
+            "Type": jobs.get(run.job_config_id, ""),
+            "Requested by": run.requested_by or "scheduler",
+            "Queued": run.queued_at,
         }
         for run in items
     ]
@@ -154,6 +157,7 @@ def _table(items: list[Any], titles: dict[str, str]) -> list[int]:
             "Queued": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
             "Started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
             "Duration (s)": st.column_config.NumberColumn(format="%.1f"),
+            "Error": st.column_config.TextColumn(width="medium"),
         },
     )
     indices = event.selection.rows if event else []

@@ -156,10 +156,13 @@ class JobPhaseIndicatorProps(Props):
     """Where a run is: queued, retrying, running, complete or failed, with its start and end.
 
     While ``retrying``, ``attempt`` is the attempt that comes next and ``nextAttemptAt`` when
-    (version 2 of the catalog added the phase and these two props).
+    (version 2 of the catalog added the phase and these two props). ``status`` is the run's
+    own status within its phase, so a badge can say "Timed out" rather than "Failed"
+    (version 3).
     """
 
     phase: Phase
+    status: StatusName | None = None
     started_at: AwareDatetime | None = None
     completed_at: AwareDatetime | None = None
     attempt: Annotated[StrictInt, Field(ge=1)] | None = None
@@ -197,11 +200,13 @@ class JobLogEntryProps(Props):
 
 
 class JobErrorAlertProps(Props):
-    """Why a run failed, and whether another attempt will follow."""
+    """Why a run failed, and whether another attempt will follow. ``status`` (version 3) lets
+    the box say the run timed out or was cancelled rather than failed."""
 
     error: StrictStr = Field(min_length=1)
     retryable: StrictBool
     retry_count: Count | None = None
+    status: StatusName | None = None
 
 
 class NextRunCountdownProps(Props):
@@ -213,7 +218,9 @@ class NextRunCountdownProps(Props):
 
 JOB_STATUS = Catalog(
     "job-status",
-    "2",  # 2: the retrying phase, JobPhaseIndicator.attempt / nextAttemptAt
+    # 2: the retrying phase, JobPhaseIndicator.attempt / nextAttemptAt;
+    # 3: JobPhaseIndicator.status and JobErrorAlert.status (the run's own status word)
+    "3",
     {
         "JobPhaseIndicator": JobPhaseIndicatorProps,
         "JobProgressBar": JobProgressBarProps,

@@ -35,6 +35,7 @@ from grove_jobs.render.catalogs import (
 from grove_jobs.render.model import RenderElement, RenderMeta, RenderTree
 from grove_jobs.schema.execution import (
     FAILURE_STATUSES,
+    STATUS_LABELS,
     TERMINAL_STATUSES,
     Execution,
     ExecutionStatus,
@@ -87,6 +88,7 @@ def execution_tree(
             "phase",
             JobPhaseIndicatorProps(
                 phase=phase_of(status),
+                status=status.value,
                 started_at=_utc(execution.started_at),
                 completed_at=_utc(execution.completed_at),
                 **_next_attempt(execution),
@@ -210,7 +212,7 @@ def _metrics(execution: Execution, at: datetime) -> JobMetricRowProps:
             MetricItem(label="Trigger", value=execution.trigger),
             MetricItem(
                 label="Status",
-                value=execution.status.value,
+                value=STATUS_LABELS[execution.status],
                 color=STATUS_COLORS[execution.status],
             ),
         ]
@@ -227,6 +229,7 @@ def _error_alert(execution: Execution) -> JobErrorAlertProps | None:
         error=execution.error or _DEFAULT_ERRORS[status],
         retryable=retryable,
         retry_count=execution.attempt - 1,
+        status=status.value,
     )
 
 

@@ -43,6 +43,20 @@ _PHASES: dict[str, Phase] = {
 }
 
 
+# The one word for each status, wherever a run is shown (badges, metrics, tables).
+STATUS_LABELS: dict[str, str] = {
+    "queued": "Queued",
+    "running": "Running",
+    "retrying": "Retrying",
+    "success": "Success",
+    "partial": "Partial",
+    "failed": "Failed",
+    "timed_out": "Timed out",
+    "cancelled": "Cancelled",
+    "skipped": "Skipped",
+}
+
+
 def phase_of(status: str) -> Phase:
     """The status catalog's phase for an execution status (DESIGN.md's mapping)."""
     return _PHASES[status]

@@ -126,7 +126,7 @@ def test_us2_batch_size_50_limits_the_next_run(page: Page, stack: Stack) -> None
     assert get_config(stack.db, "e2e-batch").object.payload.limits.batch_size == 50
     page.locator(".st-key-inspector-run button").click()
     live = page.locator(".st-key-latest-run")
-    expect(live).to_contain_text("Complete", timeout=RUN_TIMEOUT)
+    expect(live).to_contain_text("Success", timeout=RUN_TIMEOUT)
     run = latest(stack, "e2e-batch")
     assert run is not None and run.status == "success"
     assert run.items_processed <= 50
@@ -136,9 +136,15 @@ def test_us2_batch_size_50_limits_the_next_run(page: Page, stack: Stack) -> None
 
 def test_us3_failed_run_shows_error_logs_and_retries(page: Page, stack: Stack) -> None:
     open_inspector(page, stack, "e2e-fail", tab="Execution Status")
+    before = latest(stack, "e2e-fail")  # other tests may have run this config already
     page.locator(".st-key-inspector-run button").click()
     failed = eventually(
-        lambda: (run := latest(stack, "e2e-fail")) and run.status == "failed" and run,
+        lambda: (
+            (run := latest(stack, "e2e-fail"))
+            and (before is None or run.id > before.id)
+            and run.status == "failed"
+            and run
+        ),
         what="the failed run",
     )
     row = page.locator(f".st-key-run-{failed.id}")
@@ -209,7 +215,7 @@ def test_us5_run_now_shows_live_status_and_history_updates(
     expect(progress).to_contain_text("/ 12 items")
     first = progress.inner_text()
     expect(progress).not_to_have_text(first, timeout=RUN_TIMEOUT)  # it moves while running
-    expect(live).to_contain_text("Complete", timeout=RUN_TIMEOUT)
+    expect(live).to_contain_text("Success", timeout=RUN_TIMEOUT)
     run = latest(stack, "e2e-slow")
     assert run is not None and run.status == "success"
     row = page.locator(f".st-key-run-{run.id}")

@@ -81,7 +81,7 @@ def test_a_run_started_from_the_cli_shows_on_runs_and_its_timeline(
     assert f"run={run['id']}" in page.url
     page.goto(stack.url(f"runs?run={run['id']}"))
     ready(page, "Runs")
-    expect(detail).to_contain_text("Complete")
+    expect(detail).to_contain_text("Success")
     expect(detail).to_contain_text("Open e2e-batch in the inspector")
     screenshot(page, artifacts / "runs.png")
     # A run named in the address (an alert's link) shows even when the filters exclude it.
@@ -205,7 +205,7 @@ def test_a_run_between_attempts_reads_retrying_everywhere(
     expect(live).to_contain_text("Retrying · attempt 2 at", timeout=LOAD_TIMEOUT)
     expect(live).to_contain_text(run.run_after.strftime("%H:%M:%S"))
     expect(live).to_contain_text("Attempt 1 failed; retrying")
-    expect(live.get_by_test_id("stMetric").filter(has_text="Status")).to_contain_text("retrying")
+    expect(live.get_by_test_id("stMetric").filter(has_text="Status")).to_contain_text("Retrying")
     header = page.get_by_test_id("stMain").locator("[data-testid='stMarkdownContainer']")
     expect(header.filter(has_text="Retrying").first).to_be_visible()
     expect(page.get_by_text("Queued", exact=True)).to_have_count(0)

@@ -68,7 +68,7 @@ def test_plugin_type_form_renders_validates_and_saves(
     # And the sidecar runs it.
     open_inspector(page, stack, "e2e-acme", tab="Execution Status")
     page.locator(".st-key-inspector-run button").click()
-    expect(page.locator(".st-key-latest-run")).to_contain_text("Complete", timeout=RUN_TIMEOUT)
+    expect(page.locator(".st-key-latest-run")).to_contain_text("Success", timeout=RUN_TIMEOUT)
 
 
 def test_backfill_dialog_previews_then_queues_one_run_per_tick(

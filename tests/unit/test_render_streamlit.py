@@ -176,7 +176,7 @@ def test_every_component_renders() -> None:
     assert ":orange-badge[beta]" in markdown
     assert ":green-badge[:material/check_circle: Complete]" in markdown
     assert {":blue-badge[INFO]", ":red-badge[ERROR]"} <= set(markdown)
-    assert {":green-badge[success 1]", ":red-badge[failed 1]"} <= set(markdown)
+    assert {":green-badge[Success 1]", ":red-badge[Failed 1]"} <= set(markdown)
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Rows"] == "12"
     assert metrics["Duration"] == "3 min"
@@ -365,19 +365,20 @@ def test_timeline_figure_bars_coloured_by_status_in_local_time() -> None:
     )
     figure = timeline_figure(props)
     traces = _trace_by_name(figure)
-    assert set(traces) == {"success", "failed", "running", "queued"}
-    assert traces["success"].marker.color == "#2e9d57"
-    assert traces["failed"].marker.color == "#d64545"
-    assert traces["running"].marker.color == "#1f77d4"
-    assert traces["queued"].marker.color == "#9ecbf5"
-    success = traces["success"]
+    # Legend entries use the same word for a status as every badge (one state everywhere).
+    assert set(traces) == {"Success", "Failed", "Running", "Queued"}
+    assert traces["Success"].marker.color == "#2e9d57"
+    assert traces["Failed"].marker.color == "#d64545"
+    assert traces["Running"].marker.color == "#1f77d4"
+    assert traces["Queued"].marker.color == "#9ecbf5"
+    success = traces["Success"]
     assert success.orientation == "h"
     assert success.base[0] == "2024-05-01 12:00:00"  # 10:00Z in Paris (CEST)
     assert success.x[0] == 120_000
-    assert traces["queued"].x[0] > 0  # unstarted runs still get a visible sliver
+    assert traces["Queued"].x[0] > 0  # unstarted runs still get a visible sliver
     assert list(success.customdata[0]) == [
         "1",
-        "success",
+        "Success",
         "schedule",
         1,
         "2024-05-01 12:00:00 CEST",
@@ -404,7 +405,7 @@ def test_duration_figure_has_labelled_dashed_percentile_lines() -> None:
         {"runs": DURATION_RUNS, "p50": 75, "p95": 115.5, "timezone": "UTC"}
     )
     figure = duration_figure(props)
-    assert set(_trace_by_name(figure)) == {"success", "failed"}
+    assert set(_trace_by_name(figure)) == {"Success", "Failed"}
     assert [trace.y[0] for trace in figure.data] == [120, 30]
     lines = [shape for shape in figure.layout.shapes]
     assert [(s.y0, s.line.dash) for s in lines] == [(75, "dash"), (115.5, "dash")]
@@ -433,7 +434,44 @@ def test_a_run_between_attempts_reads_retrying_in_badge_box_and_metric() -> None
     markdown = values(app, "markdown")
     assert ":orange-badge[:material/replay: Retrying · attempt 2 at 14:00:44]" in markdown
     assert values(app, "warning") == ["**Attempt 1 failed; retrying**"]
-    assert {m.label: m.value for m in app.metric}[":orange[Status]"] == "retrying"
+    assert {m.label: m.value for m in app.metric}[":orange[Status]"] == "Retrying"
+
+
+@pytest.mark.parametrize(
+    ("status", "word", "heading"),
+    [
+        (ExecutionStatus.TIMED_OUT, "Timed out", "Run timed out"),
+        (ExecutionStatus.CANCELLED, "Cancelled", "Run cancelled"),
+        (ExecutionStatus.FAILED, "Failed", "Run failed"),
+    ],
+)
+def test_a_run_that_ended_badly_reads_the_same_word_in_badge_box_and_metric(
+    status: ExecutionStatus, word: str, heading: str
+) -> None:
+    run = Execution(
+        id=8,
+        job_config_id="synthetic-hang",
+        status=status,
+        trigger="manual",
+        attempt=1,
+        max_attempts=1,
+        queued_at=AT - timedelta(minutes=1),
+        run_after=AT - timedelta(minutes=1),
+        started_at=AT - timedelta(minutes=1),
+        completed_at=AT - timedelta(seconds=55),
+        error="stopped",
+    )
+    tree_json = execution_tree(run, [], next_run_at=None, timezone="UTC", at=AT).to_json_dict()
+    app = run_page(tree_json)
+    badges = [m for m in values(app, "markdown") if "-badge[" in m]
+    assert badges and badges[0].endswith(f" {word}]")  # not the phase's "Failed"
+    assert values(app, "error") == [f"**{heading}**"]
+    assert {m.label.split("[")[-1].rstrip("]"): m.value for m in app.metric}["Status"] == word
+
+
+def test_a_version_2_tree_without_a_status_shows_its_phase() -> None:
+    app = run_page(tree(el("JobPhaseIndicator", "phase", phase="failed")))
+    assert ":red-badge[:material/error: Failed]" in values(app, "markdown")
 
 
 def test_a_long_traceback_is_collapsed_behind_show_traceback() -> None:
