@@ -22,7 +22,7 @@ _PLOT = "%Y-%m-%d %H:%M:%S"
 _MIN_BAR_MS = 2_000  # a run without a duration still gets a visible, clickable sliver
 # A config firing more often than this in the window is drawn as one band, not as markers.
 DENSE_FIRES = 150
-PAUSED_COLOR = "#c7cbd1"
+SHADE_COLOR = "#c7cbd1"
 FIRE_COLOR = "#1f77d4"
 
 
@@ -69,8 +69,8 @@ def runs_timeline_figure(
 
 
 def upcoming_figure(data: Upcoming, configs: Sequence[ScheduledConfig], timezone: str) -> go.Figure:
-    """Fire times per config (markers; a band for dense schedules), paused configs shaded,
-    DST transitions as dashed lines, maintenance windows as shaded stretches."""
+    """Fire times per config (markers; a band for dense schedules), disabled configs shaded,
+    DST transitions as dashed lines, pauses and maintenance windows as shaded stretches."""
     zone = ZoneInfo(timezone)
     figure = go.Figure()
     for config in configs:
@@ -78,8 +78,8 @@ def upcoming_figure(data: Upcoming, configs: Sequence[ScheduledConfig], timezone
         if not fires:
             continue
         label = html.escape(f"{config.title} ({config.id})")
-        color = PAUSED_COLOR if config.paused else FIRE_COLOR
-        state = " · paused" if config.paused else ""
+        color = SHADE_COLOR if config.disabled else FIRE_COLOR
+        state = " · disabled" if config.disabled else ""
         hover = html.escape(f"{config.title} · {config.cron} {config.timezone}{state}")
         if len(fires) > DENSE_FIRES:
             figure.add_trace(
@@ -88,7 +88,7 @@ def upcoming_figure(data: Upcoming, configs: Sequence[ScheduledConfig], timezone
                     y=[label, label],
                     mode="lines",
                     line={"color": color, "width": 10},
-                    opacity=0.45 if config.paused else 0.8,
+                    opacity=0.45 if config.disabled else 0.8,
                     hovertemplate=f"{hover}<br>{len(fires):,} runs<extra></extra>",
                     showlegend=False,
                 )
@@ -100,7 +100,7 @@ def upcoming_figure(data: Upcoming, configs: Sequence[ScheduledConfig], timezone
                 y=[label] * len(fires),
                 mode="markers",
                 marker={"color": color, "size": 9, "symbol": "line-ns-open", "line": {"width": 2}},
-                opacity=0.45 if config.paused else 1.0,
+                opacity=0.45 if config.disabled else 1.0,
                 hovertemplate=f"{hover}<br>%{{x}}<extra></extra>",
                 showlegend=False,
             )
@@ -117,23 +117,46 @@ def upcoming_figure(data: Upcoming, configs: Sequence[ScheduledConfig], timezone
 
 
 def per_hour_figure(data: Upcoming, timezone: str) -> go.Figure:
-    """Runs per hour of the enabled configs, with the same DST lines and shading."""
+    """Runs per hour of the enabled configs, stacked on the fires a pause or window skips, with
+    the same DST lines and shading."""
     zone = ZoneInfo(timezone)
     figure = go.Figure(
         go.Bar(
+            name="runs",
             x=[_local(hour, zone) for hour, _ in data.per_hour],
             y=[count for _, count in data.per_hour],
             marker_color=FIRE_COLOR,
             hovertemplate="%{x}<br>%{y} runs<extra></extra>",
         )
     )
+    if data.skipped:
+        figure.add_trace(
+            go.Bar(
+                name="skipped (pause or maintenance)",
+                x=[_local(hour, zone) for hour, _ in data.skipped_per_hour],
+                y=[count for _, count in data.skipped_per_hour],
+                marker_color=SHADE_COLOR,
+                hovertemplate="%{x}<br>%{y} skipped<extra></extra>",
+            )
+        )
     _decorate(figure, data, zone)
     figure.update_layout(
-        height=260,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=280 if data.skipped else 260,
+        margin={"l": 10, "r": 10, "t": 50 if data.skipped else 30, "b": 10},
         xaxis={"type": "date", "title": f"hour ({timezone})"},
         yaxis={"title": "runs"},
         bargap=0.1,
+        barmode="stack",
+        showlegend=bool(data.skipped),
+        # Above the shades' labels, in stacking order (runs below, skipped on top).
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.16,
+            "xanchor": "left",
+            "x": 0,
+            "traceorder": "normal",
+        },
     )
     return figure
 
@@ -146,14 +169,16 @@ def _decorate(figure: go.Figure, data: Upcoming, zone: ZoneInfo) -> None:
             annotation_text=html.escape(f"DST {name}"),
         )
     for shade in data.shades:
-        if shade.config_id is None:  # a window over every config (maintenance)
+        if shade.config_id is None:  # a pause or window, not one disabled config's row
             figure.add_vrect(
                 x0=_local(shade.start, zone),
                 x1=_local(shade.end, zone),
-                fillcolor=PAUSED_COLOR,
+                fillcolor=SHADE_COLOR,
                 opacity=0.35,
                 line_width=0,
                 annotation_text=html.escape(shade.label),
+                # Above the plot area: inside it, tall bars covered the label.
+                annotation_yanchor="bottom",
             )
 
 

@@ -1,5 +1,6 @@
 """Upcoming: when every config fires over the next 24 hours or 7 days, from the sidecar's own
-schedule code; runs per hour; DST transitions flagged; paused configs shaded."""
+schedule code; runs per hour; DST transitions flagged; disabled configs, pauses and maintenance
+windows shaded, and the fires they skip marked."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from dashboard.components.pause_banner import render_banner
 from dashboard.context import database
 from grove_jobs.clock import utcnow
 from grove_jobs.configs.upcoming import ScheduledConfig, Upcoming, is_dst_change, upcoming
-from grove_jobs.pauses.windows import windows_between
+from grove_jobs.pauses.windows import blackouts_between
 
 WINDOWS = {"Next 24 hours": 24, "Next 7 days": 24 * 7}
 TIMEZONE = "UTC"
@@ -41,23 +42,25 @@ def render() -> None:
         tags = st.multiselect(
             "Tag", sorted({t for c in configs for t in c.tags}), key="upcoming-tag", width=260
         )
-        show_paused = st.toggle("Show paused", value=True, key="upcoming-paused")
+        show_disabled = st.toggle("Show disabled", value=True, key="upcoming-disabled")
     chosen = [
         c
         for c in configs
         if (not types or c.job_type in types)
         and (not tags or set(tags) & set(c.tags))
-        and (show_paused or not c.paused)
+        and (show_disabled or not c.disabled)
     ]
     # Floored to the minute so reruns within it reuse the computed fire times.
     start = utcnow().replace(second=0, microsecond=0)
     end = start + timedelta(hours=WINDOWS[window or "Next 24 hours"])
-    result = upcoming(chosen, start, end, windows_between(database(), start, end))
-    enabled = [c for c in chosen if not c.paused]
-    total = sum(len(result.fires[c.id]) for c in enabled)
+    result = upcoming(chosen, start, end, blackouts_between(database(), start, end))
+    enabled = sum(not c.disabled for c in chosen)
+    skipped = (
+        f", {result.skipped_total:,} skipped by a pause or maintenance" if result.skipped else ""
+    )
     st.caption(
-        f"{total:,} runs of {len(enabled):,} enabled configs"
-        f" ({len(chosen) - len(enabled):,} paused, shaded) · times in {TIMEZONE}"
+        f"{result.runs:,} runs of {enabled:,} enabled configs{skipped}"
+        f" ({len(chosen) - enabled:,} disabled, shaded) · times in {TIMEZONE}"
     )
     if result.dst_transitions:
         changes = ", ".join(
@@ -79,7 +82,13 @@ def render() -> None:
 
 def _soonest(configs: list[ScheduledConfig], result: Upcoming) -> list[ScheduledConfig]:
     with_fires = [c for c in configs if result.fires.get(c.id)]
-    return sorted(with_fires, key=lambda c: (c.paused, result.fires[c.id][0], c.id))
+    return sorted(with_fires, key=lambda c: (c.disabled, result.fires[c.id][0], c.id))
+
+
+def _state(config: ScheduledConfig, skipped_by: str | None) -> str:
+    if config.disabled:
+        return "disabled"
+    return f"skipped ({skipped_by})" if skipped_by else "runs"
 
 
 def _fire_list(configs: list[ScheduledConfig], result: Upcoming) -> None:
@@ -99,7 +108,7 @@ def _fire_list(configs: list[ScheduledConfig], result: Upcoming) -> None:
                 "Job": f"{config.title} ({config.id})",
                 "Type": config.job_type,
                 "Tags": ", ".join(config.tags),
-                "State": "paused" if config.paused else "enabled",
+                "State": _state(config, result.skipped.get(config_id, {}).get(instant)),
                 "DST change": "yes" if is_dst_change(instant, previous, config.timezone) else "",
             }
         )
@@ -113,6 +122,7 @@ def _fire_list(configs: list[ScheduledConfig], result: Upcoming) -> None:
         width="stretch",
         column_config={
             "When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "State": st.column_config.TextColumn(width="medium"),
         },
     )
     if total > LIST_ROWS:

@@ -1,5 +1,7 @@
 """What runs next: every enabled config's fire times over a window, from the sidecar's own
 schedule code (``grove_jobs.schedule``), with runs per hour, DST transitions and shading.
+Fires inside a global pause or a maintenance window are marked skipped by the same
+:class:`~grove_jobs.pauses.blackout.Blackouts` the tick consults.
 
 Fire times are computed once per distinct (cron, timezone) pair: a thousand configs usually
 share a few dozen schedules, and a seven-day window of an every-five-minutes schedule is two
@@ -8,6 +10,7 @@ thousand instants.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,9 +20,11 @@ from zoneinfo import ZoneInfo
 
 from grove_jobs import schedule as cron
 from grove_jobs.db.records import ConfigRecord
+from grove_jobs.pauses.blackout import Blackouts
 from grove_jobs.schema.job_config import JobConfigPayload
 
 HOUR = timedelta(hours=1)
+NO_BLACKOUTS = Blackouts(())
 
 
 @dataclass(frozen=True)
@@ -32,12 +37,12 @@ class ScheduledConfig:
     tags: tuple[str, ...]
     cron: str
     timezone: str
-    paused: bool  # disabled: its fires are shown shaded and not counted
+    disabled: bool  # its fires are shown shaded and not counted
 
 
 @dataclass(frozen=True)
 class Shade:
-    """A stretch of time drawn shaded (a maintenance window; a paused config's row)."""
+    """A stretch of time drawn shaded (a pause or maintenance window; a disabled config's row)."""
 
     start: datetime
     end: datetime
@@ -55,6 +60,19 @@ class Upcoming:
     per_hour: list[tuple[datetime, int]]  # hour start (UTC) -> runs of enabled configs
     dst_transitions: list[tuple[datetime, str]]  # (instant, zone) where a zone's offset moves
     shades: list[Shade] = field(default_factory=list)
+    # config id -> {fire: what skips it ("paused: ...", "maintenance: ...")}, enabled configs
+    skipped: dict[str, dict[datetime, str]] = field(default_factory=dict)
+    skipped_per_hour: list[tuple[datetime, int]] = field(default_factory=list)
+
+    @property
+    def runs(self) -> int:
+        """Fires of enabled configs that will run (not skipped)."""
+        return sum(count for _, count in self.per_hour)
+
+    @property
+    def skipped_total(self) -> int:
+        """Fires of enabled configs that a pause or a window skips."""
+        return sum(len(found) for found in self.skipped.values())
 
 
 def scheduled_configs(records: Iterable[ConfigRecord]) -> list[ScheduledConfig]:
@@ -72,7 +90,7 @@ def scheduled_configs(records: Iterable[ConfigRecord]) -> list[ScheduledConfig]:
                 tags=tuple(record.object.meta.tags),
                 cron=payload.schedule.cron_expression,
                 timezone=payload.schedule.timezone,
-                paused=not payload.schedule.is_enabled,
+                disabled=not payload.schedule.is_enabled,
             )
         )
     return found
@@ -82,24 +100,64 @@ def upcoming(
     configs: Sequence[ScheduledConfig],
     start: datetime,
     end: datetime,
-    windows: Sequence[tuple[datetime, datetime, str]] = (),
+    blackouts: Blackouts = NO_BLACKOUTS,
 ) -> Upcoming:
-    """Fires of ``configs`` in (start, end]; paused configs' fires are kept but not counted.
-    ``windows`` (maintenance occurrences, see ``grove_jobs.pauses``) are shaded."""
+    """Fires of ``configs`` in (start, end]. Disabled configs' fires are kept (drawn shaded) but
+    not counted; fires inside one of ``blackouts`` (see ``grove_jobs.pauses``) are counted as
+    skipped, with the reason the tick records."""
     fires = {c.id: _fires(c.cron, c.timezone, start, end) for c in configs}
-    counts: Counter[datetime] = Counter()
+    runs: Counter[datetime] = Counter()
+    skips: Counter[datetime] = Counter()
+    skipped: dict[str, dict[datetime, str]] = {}
     for config in configs:
-        if not config.paused:
-            counts.update(_hour_of(instant) for instant in fires[config.id])
-    hour, per_hour = _hour_of(start), []
+        if config.disabled:
+            continue
+        found = _skipped(fires[config.id], frozenset(config.tags), blackouts)
+        if found:
+            skipped[config.id] = found
+            skips.update(_hour_of(instant) for instant in found)
+        runs.update(_hour_of(instant) for instant in fires[config.id] if instant not in found)
+    hours = []
+    hour = _hour_of(start)
     while hour < end:
-        per_hour.append((hour, counts.get(hour, 0)))
+        hours.append(hour)
         hour += HOUR
     zones = sorted({c.timezone for c in configs})
-    shades = [
-        Shade(start, end, "paused (disabled)", config_id=c.id) for c in configs if c.paused
-    ] + [Shade(low, high, f"maintenance: {name}") for low, high, name in windows]
-    return Upcoming(start, end, fires, per_hour, dst_transitions(zones, start, end), shades)
+    shades = [Shade(start, end, "disabled", config_id=c.id) for c in configs if c.disabled]
+    shades += [
+        Shade(max(i.start, start), min(i.end or end, end), _shade_label(i.reason, i.tag))
+        for i in blackouts.intervals
+    ]
+    return Upcoming(
+        start,
+        end,
+        fires,
+        [(h, runs.get(h, 0)) for h in hours],
+        dst_transitions(zones, start, end),
+        shades,
+        skipped,
+        [(h, skips.get(h, 0)) for h in hours],
+    )
+
+
+def _skipped(
+    fires: Sequence[datetime], tags: frozenset[str], blackouts: Blackouts
+) -> dict[datetime, str]:
+    """The fires inside an interval covering a config with ``tags``, each with its reason; the
+    first interval wins, as in the tick. Found by bisecting the sorted fires per interval."""
+    found: dict[datetime, str] = {}
+    for interval in blackouts.intervals:
+        if interval.tag is not None and interval.tag not in tags:
+            continue
+        low = bisect_left(fires, interval.start)
+        high = len(fires) if interval.end is None else bisect_left(fires, interval.end)
+        for instant in fires[low:high]:
+            found.setdefault(instant, interval.reason)
+    return found
+
+
+def _shade_label(reason: str, tag: str | None) -> str:
+    return f"{reason} (tag {tag})" if tag else reason
 
 
 def dst_transitions(

@@ -16,7 +16,7 @@ from grove_jobs.auth.admin_audit import AdminSource, record_admin
 from grove_jobs.clock import iso_z, utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.exceptions import AlreadyExists, FieldError, NotFound, ValidationFailed
-from grove_jobs.pauses.blackout import load_blackouts
+from grove_jobs.pauses.blackout import Blackouts, load_blackouts
 from grove_jobs.pauses.tables import MaintenanceWindowRow
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}$")
@@ -188,11 +188,8 @@ def remove_window(db: Database, name_or_id: str, *, by: str, source: AdminSource
         return window
 
 
-def windows_between(
-    db: Database, start: datetime, end: datetime
-) -> list[tuple[datetime, datetime, str]]:
-    """Window occurrences overlapping ``[start, end]`` as ``(start, end, name)``, by start (for
-    shading timelines such as the Upcoming page)."""
+def blackouts_between(db: Database, start: datetime, end: datetime) -> Blackouts:
+    """The pauses and window occurrences overlapping ``[start, end]``, as the tick sees them
+    (for pages that show what a pause or window will skip, such as Upcoming)."""
     with db.read() as session:
-        intervals = load_blackouts(session, start, end).intervals
-    return sorted((i.start, i.end, i.name) for i in intervals if i.kind == "maintenance" and i.end)
+        return load_blackouts(session, start, end)

@@ -12,12 +12,14 @@ from sqlalchemy import select, update
 
 from grove_jobs.auth.admin_audit import list_admin_events
 from grove_jobs.cli import main
+from grove_jobs.configs.query import list_configs
+from grove_jobs.configs.upcoming import scheduled_configs, upcoming
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
 from grove_jobs.engine import dispatch
 from grove_jobs.engine.enqueue import run_now
 from grove_jobs.engine.tick import tick
 from grove_jobs.pauses.store import pause, pause_status, resume
-from grove_jobs.pauses.windows import WindowSpec, add_window, windows_between
+from grove_jobs.pauses.windows import WindowSpec, add_window, blackouts_between
 from scheduler.api.app import create_app
 from tests.factories import create, synthetic_config
 from tests.integration.test_api_support import ApiClient, api_settings, make_token
@@ -123,10 +125,40 @@ def test_a_recurring_window_for_a_tag_covers_only_configs_with_that_tag(db):
         session.execute(update(JobExecutionRow).values(run_after=T0))
     started = {c.config_id for c in _claim(db, occurrence)}
     assert started == {"other"}
-    assert windows_between(db, T0, T0 + timedelta(days=1, hours=1)) == [
-        (T0 + MIN, T0 + 3 * MIN, "db upgrade"),
-        (T0 + timedelta(days=1, minutes=1), T0 + timedelta(days=1, minutes=3), "db upgrade"),
+    windows = blackouts_between(db, T0, T0 + timedelta(days=1, hours=1)).intervals
+    assert [(w.start, w.end, w.name, w.tag) for w in windows] == [
+        (T0 + MIN, T0 + 3 * MIN, "db upgrade", "db"),
+        (T0 + timedelta(days=1, minutes=1), T0 + timedelta(days=1, minutes=3), "db upgrade", "db"),
     ]
+
+
+def test_upcoming_marks_skipped_exactly_the_fires_the_tick_skips(db):
+    """Upcoming uses the tick's own intervals: what it says a pause or window skips is what
+    the tick then records as skipped, and nothing else."""
+    _every_minute(db, "tagged", tags=["db"], max_concurrent=10)
+    _every_minute(db, "other", tags=["web"], max_concurrent=10)
+    add_window(
+        db,
+        WindowSpec("db upgrade", cron_expression="2 12 * * *", duration_minutes=2, tag="db"),
+        by="a",
+        source="cli",
+        at=T0,
+    )
+    pause(db, reason="deploy", until=T0 + 6 * MIN, by="a", source="cli", at=T0 + 5 * MIN)
+    configs = scheduled_configs(view.record for view in list_configs(db))
+    end = T0 + 8 * MIN
+    plan = upcoming(configs, T0, end, blackouts_between(db, T0, end))
+    for minute in range(1, 9):
+        tick(db, at=T0 + minute * MIN)
+    for config_id in ("tagged", "other"):
+        recorded = {at: error for at, status, error in _runs(db, config_id) if status == "skipped"}
+        assert plan.skipped.get(config_id, {}) == recorded
+    assert plan.skipped["tagged"] == {
+        T0 + 2 * MIN: "maintenance: db upgrade",
+        T0 + 3 * MIN: "maintenance: db upgrade",
+        T0 + 5 * MIN: "paused: deploy",
+    }
+    assert plan.runs + plan.skipped_total == 16
 
 
 def test_a_one_off_window_shows_in_status(db):

@@ -56,3 +56,16 @@ def test_the_inspector_runs_and_upcoming_show_the_pause_too(db: Database, page: 
     at = at.switch_page(page).run()
     assert not at.exception
     assert "Scheduler paused" in texts(at.warning) and "db migration" in texts(at.warning)
+
+
+def test_upcoming_marks_the_fires_a_pause_skips(db: Database) -> None:  # noqa: F811
+    pause(db, reason="db migration", by="ann@example.com", source="cli")
+    at = console().switch_page("views/upcoming.py").run()
+    assert not at.exception
+    caption = next(line for line in texts(at.caption).splitlines() if "runs of" in line)
+    # An open-ended pause skips every fire of the enabled demo configs in the window.
+    assert caption.startswith("0 runs of 2 enabled configs, ")
+    assert "skipped by a pause or maintenance" in caption
+    states = set(at.dataframe[0].value["State"])
+    assert states <= {"skipped (paused: db migration)", "disabled"}
+    assert "skipped (paused: db migration)" in states
