@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Select, select, text
+from sqlalchemy import JSON, Connection, Select, String, bindparam, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,26 +38,57 @@ def insert_ignore(
     return session.execute(stmt, rows).rowcount
 
 
-def insert_or_get(session: Session, table, row: dict[str, Any], index_elements: list[str]):
+def insert_or_get(
+    executor: Connection | Session,
+    table,
+    row: dict[str, Any],
+    index_elements: list[str],
+    *,
+    wake: str | None = None,
+):
     """Insert ``row`` unless a row with the same ``index_elements`` exists; the stored row
-    either way. The insert returns the new row itself: a second read only on a conflict."""
-    stmt = _insert_returning(session.bind.dialect.name, table, tuple(index_elements))
-    inserted = session.execute(stmt, row).one_or_none()
+    either way. The insert returns the new row itself: a second read only on a conflict.
+
+    With ``wake`` (a notification payload), PostgreSQL also wakes listening sidecars in the same
+    statement, only when the row is new: atomic with the insert even in autocommit mode, and
+    without a round trip of its own."""
+    dialect = _dialect_name(executor)
+    woken = wake is not None and dialect == "postgresql"
+    stmt = _insert_returning(dialect, table, tuple(index_elements), tuple(row) if woken else None)
+    inserted = executor.execute(stmt, {**row, "wake": wake} if woken else row).one_or_none()
     if inserted is not None:
         return inserted
     key = [table.c[name] == row[name] for name in index_elements]
-    return session.execute(select(table).where(*key)).one()
+    return executor.execute(select(table).where(*key)).one()
+
+
+def _dialect_name(executor: Connection | Session) -> str:
+    bind = executor if isinstance(executor, Connection) else executor.get_bind()
+    return bind.dialect.name
 
 
 @cache
-def _insert_returning(dialect: str, table, index_elements: tuple[str, ...]):
+def _insert_returning(
+    dialect: str, table, index_elements: tuple[str, ...], woken_columns: tuple[str, ...] | None
+):
     # Built once per table: Run Now is on the path of every click and API call.
     module = postgresql if dialect == "postgresql" else sqlite
-    return (
-        module.insert(table)
+    insert = module.insert(table)
+    if woken_columns is None:
+        return insert.on_conflict_do_nothing(index_elements=list(index_elements)).returning(
+            *table.c
+        )
+    # INSERT inside a CTE needs its values as named parameters; the outer SELECT calls
+    # pg_notify once per inserted row (none on a conflict).
+    values = {name: bindparam(name, type_=table.c[name].type) for name in woken_columns}
+    inserted = (
+        insert.values(values)
         .on_conflict_do_nothing(index_elements=list(index_elements))
         .returning(*table.c)
+        .cte("inserted")
     )
+    notified = func.pg_notify(literal(NOTIFY_CHANNEL), bindparam("wake", type_=String))
+    return select(inserted, notified.label("notified")).select_from(inserted)
 
 
 def _scalar_columns(table, rows: list[dict[str, Any]]) -> bool:

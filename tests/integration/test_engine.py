@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from sqlalchemy import func, select, update
 
 from grove_jobs.configs.store import get_config, set_enabled, update_config
 from grove_jobs.configs.transfer import parse_objects
+from grove_jobs.db.dialect import NOTIFY_CHANNEL
 from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
 from grove_jobs.engine import dispatch, leases
 from grove_jobs.engine.dispatch import Outcome
@@ -162,6 +164,24 @@ def test_run_now_is_idempotent_per_request_id(db):
     other = run_now(db, "s", requested_by="alice", request_id="click-2", at=T0)
     assert first.id == again.id != other.id
     assert (first.status, first.trigger, first.requested_by) == ("queued", "manual", "alice")
+
+
+@pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_run_now_wakes_listening_sidecars_once_per_new_run(db):
+    """The insert itself notifies (one statement, autocommit): a listener hears the config id
+    when the run is new, and nothing when a repeated request returns the stored run."""
+    create(db, synthetic_config("s"))
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        first = run_now(db, "s", requested_by="alice", request_id="click-1", at=T0)
+        assert [n.payload for n in listener.notifies(timeout=2.0, stop_after=1)] == ["s"]
+        again = run_now(db, "s", requested_by="alice", request_id="click-1", at=T0)
+        assert again.id == first.id
+        assert list(listener.notifies(timeout=0.3)) == []
+    assert [r.status for r in _executions(db, "s")] == ["queued"]
 
 
 def test_run_now_validates_overrides_by_field(db):
