@@ -68,9 +68,12 @@ class JobExecutionRow(Base):
         UniqueConstraint("config_id", "request_id"),
         Index("ix_job_executions_history", "config_id", "id"),
         # The queue: only active rows are indexed, so it stays small however long history gets.
+        # In the claim's order, so a claim reads its batch and stops, even when a burst queued
+        # thousands of runs at one instant (migration 0012).
         Index(
             "ix_job_executions_queue",
             "run_after",
+            "id",
             postgresql_where=text("status IN ('queued', 'retrying')"),
             sqlite_where=text("status IN ('queued', 'retrying')"),
         ),

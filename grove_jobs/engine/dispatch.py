@@ -115,7 +115,7 @@ def _claim_instant(session: Session, at: datetime | None) -> tuple[datetime, boo
     and, on PostgreSQL, whether a pause or window may hold runs back, read in the same round
     trip: the claim runs for every batch, and there is usually nothing to hold."""
     if at is None and _postgres(session):
-        now, held = session.execute(sql.instant()).one()
+        now, held, _ = session.execute(sql.instant()).one()
         return now.astimezone(UTC), held
     return at or database_now(session), None
 
