@@ -295,25 +295,30 @@ def test_strict_rendering_refuses_extra_props_lenient_ignores_them() -> None:
     assert "invalid props" in warning
 
 
+def _execution(status: ExecutionStatus, **fields: Any) -> Execution:
+    """A manual run of mock-health-check, started a minute before AT; ``fields`` override."""
+    started = AT - timedelta(minutes=1)
+    defaults: dict[str, Any] = {
+        "id": 9,
+        "job_config_id": "mock-health-check",
+        "trigger": "manual",
+        "attempt": 1,
+        "max_attempts": 1,
+        "queued_at": started,
+        "run_after": started,
+        "started_at": started,
+        "completed_at": AT,
+    }
+    return Execution(status=status, **{**defaults, **fields})
+
+
 def test_hostile_strings_stay_literal_text() -> None:
     hostile_logs = [
         LogLine(id=i, execution_id=9, at=AT - timedelta(seconds=5 - i), level="error", message=m)
         for i, m in enumerate(HOSTILE)
     ]
     error = " ".join(HOSTILE)
-    execution = Execution(
-        id=9,
-        job_config_id="mock-health-check",
-        status=ExecutionStatus.FAILED,
-        trigger="manual",
-        attempt=1,
-        max_attempts=1,
-        queued_at=AT - timedelta(minutes=1),
-        run_after=AT - timedelta(minutes=1),
-        started_at=AT - timedelta(minutes=1),
-        completed_at=AT,
-        error=error,
-    )
+    execution = _execution(ExecutionStatus.FAILED, error=error)
     status = execution_tree(
         execution, hostile_logs, next_run_at=None, timezone="UTC", at=AT
     ).to_json_dict()
@@ -416,16 +421,11 @@ def test_duration_figure_has_labelled_dashed_percentile_lines() -> None:
 
 
 def test_a_run_between_attempts_reads_retrying_in_badge_box_and_metric() -> None:
-    run = Execution(
-        id=7,
-        job_config_id="mock-health-check",
-        status=ExecutionStatus.RETRYING,
+    run = _execution(
+        ExecutionStatus.RETRYING,
         trigger="schedule",
-        attempt=1,
         max_attempts=3,
-        queued_at=AT - timedelta(minutes=1),
         run_after=AT + timedelta(seconds=44),
-        started_at=AT - timedelta(minutes=1),
         completed_at=AT - timedelta(seconds=10),
         error="RuntimeError: flaky",
     )
@@ -448,19 +448,7 @@ def test_a_run_between_attempts_reads_retrying_in_badge_box_and_metric() -> None
 def test_a_run_that_ended_badly_reads_the_same_word_in_badge_box_and_metric(
     status: ExecutionStatus, word: str, heading: str
 ) -> None:
-    run = Execution(
-        id=8,
-        job_config_id="synthetic-hang",
-        status=status,
-        trigger="manual",
-        attempt=1,
-        max_attempts=1,
-        queued_at=AT - timedelta(minutes=1),
-        run_after=AT - timedelta(minutes=1),
-        started_at=AT - timedelta(minutes=1),
-        completed_at=AT - timedelta(seconds=55),
-        error="stopped",
-    )
+    run = _execution(status, completed_at=AT - timedelta(seconds=55), error="stopped")
     tree_json = execution_tree(run, [], next_run_at=None, timezone="UTC", at=AT).to_json_dict()
     app = run_page(tree_json)
     badges = [m for m in values(app, "markdown") if "-badge[" in m]
