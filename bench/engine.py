@@ -25,7 +25,7 @@ from grove_jobs.db.tables import ExecutionLogRow, JobConfigRow, JobExecutionRow
 from grove_jobs.engine.enqueue import run_now
 from grove_jobs.engine.tick import tick
 from grove_jobs.schema.grove_object import parse_grove_object
-from tests.factories import synthetic_config
+from tests.factories import queued_rows, synthetic_config
 
 WORKERS = os.environ.get("GROVE_BENCH_WORKERS", "8")
 
@@ -62,21 +62,8 @@ def _bulk_configs(db: Database, count: int, *, next_run_at) -> None:
 
 
 def _enqueue(db: Database, config_id: str, count: int) -> None:
-    now = utcnow()
-    row = {
-        "config_id": config_id,
-        "trigger": "manual",
-        "status": "queued",
-        "attempt": 0,
-        "max_attempts": 1,
-        "queued_at": now,
-        "run_after": now,
-        "items_processed": 0,
-        "items_failed": 0,
-        "cancel_requested": False,
-    }
     with db.write() as session:
-        session.execute(insert(JobExecutionRow), [dict(row) for _ in range(count)])
+        session.execute(insert(JobExecutionRow), queued_rows([config_id] * count, utcnow()))
 
 
 def _drain_rate(db: Database, count: int, sidecars: int, configs: int = 16) -> float:

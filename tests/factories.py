@@ -76,6 +76,26 @@ def create(db: Database, data: dict[str, Any], at=None):
     return create_config(db, parse_grove_object(data), actor="test", source="cli", at=at)
 
 
+def queued_rows(config_ids: list[str], at: datetime) -> list[dict[str, Any]]:
+    """Rows of manual runs waiting since ``at``, one per entry of ``config_ids``, for a bulk
+    INSERT into job_executions (a backlog without going through Run Now)."""
+    return [
+        {
+            "config_id": config_id,
+            "trigger": "manual",
+            "status": "queued",
+            "attempt": 0,
+            "max_attempts": 1,
+            "queued_at": at,
+            "run_after": at,
+            "items_processed": 0,
+            "items_failed": 0,
+            "cancel_requested": False,
+        }
+        for config_id in config_ids
+    ]
+
+
 def past_execution(
     db: Database, config_id: str, status: str, at: datetime, *, logs: int = 0, scheduled=False
 ) -> int:

@@ -120,23 +120,20 @@ def per_hour_figure(data: Upcoming, timezone: str) -> go.Figure:
     """Runs per hour of the enabled configs, stacked on the fires a pause or window skips, with
     the same DST lines and shading."""
     zone = ZoneInfo(timezone)
-    figure = go.Figure(
-        go.Bar(
-            name="runs",
-            x=[_local(hour, zone) for hour, _ in data.per_hour],
-            y=[count for _, count in data.per_hour],
-            marker_color=FIRE_COLOR,
-            hovertemplate="%{x}<br>%{y} runs<extra></extra>",
-        )
-    )
+    figure = go.Figure()
+    series = [("runs", data.per_hour, FIRE_COLOR, "runs")]
     if data.skipped:
+        series.append(
+            ("skipped (pause or maintenance)", data.skipped_per_hour, SHADE_COLOR, "skipped")
+        )
+    for name, counts, color, noun in series:
         figure.add_trace(
             go.Bar(
-                name="skipped (pause or maintenance)",
-                x=[_local(hour, zone) for hour, _ in data.skipped_per_hour],
-                y=[count for _, count in data.skipped_per_hour],
-                marker_color=SHADE_COLOR,
-                hovertemplate="%{x}<br>%{y} skipped<extra></extra>",
+                name=name,
+                x=[_local(hour, zone) for hour, _ in counts],
+                y=[count for _, count in counts],
+                marker_color=color,
+                hovertemplate=f"%{{x}}<br>%{{y}} {noun}<extra></extra>",
             )
         )
     _decorate(figure, data, zone)

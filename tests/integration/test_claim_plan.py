@@ -16,7 +16,7 @@ from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobExecutionRow
 from grove_jobs.engine import claim_statements as sql
 from grove_jobs.engine import dispatch
-from tests.factories import create, synthetic_config
+from tests.factories import create, queued_rows, synthetic_config
 
 pytestmark = pytest.mark.postgres
 CONFIGS = 16
@@ -31,19 +31,7 @@ def burst(postgres_url: str) -> Iterator[Database]:
     try:
         for n in range(CONFIGS):
             create(db, synthetic_config(f"c{n}", max_concurrent=64))
-        now = utcnow()
-        row = {
-            "trigger": "manual",
-            "status": "queued",
-            "attempt": 0,
-            "max_attempts": 1,
-            "queued_at": now,
-            "run_after": now,
-            "items_processed": 0,
-            "items_failed": 0,
-            "cancel_requested": False,
-        }
-        rows = [{**row, "config_id": f"c{n % CONFIGS}"} for n in range(WAITING)]
+        rows = queued_rows([f"c{n % CONFIGS}" for n in range(WAITING)], utcnow())
         with db.write() as session:
             # No autovacuum ANALYZE may land between the burst and the plans.
             session.execute(text("ALTER TABLE job_executions SET (autovacuum_enabled = false)"))
