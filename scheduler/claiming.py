@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from datetime import datetime
 from multiprocessing.connection import Connection, wait
 
 from grove_jobs.clock import utcnow
 from grove_jobs.db.engine import Database
 from grove_jobs.engine import dispatch, leases
-from grove_jobs.engine.dispatch import LogEntry, Outcome
+from grove_jobs.engine.dispatch import ClaimedRun, LogEntry, Outcome
 from grove_jobs.observability import metrics, traces
 from grove_jobs.observability.logs import run_fields
 from grove_jobs.settings import Settings
@@ -25,6 +26,15 @@ CANCEL_POLL_SECONDS = 0.5
 GATHER_SECONDS = 0.002
 # Wake this long after a waiting run's not-before, so the claim's clock has passed it.
 DUE_SLACK_SECONDS = 0.002
+# Claiming ahead: while the runs being executed are this short, each claim also takes a run
+# for every busy slot and one more for every slot, started as slots free, without a database
+# round trip. A claim costs a few round trips whatever its size, so for runs shorter than the
+# claim itself this halves the claims per run; a run claimed ahead waits two short runs at
+# most, and counts against its config's maxConcurrent meanwhile.
+SHORT_RUN_SECONDS = 0.05
+# A run claimed ahead that has not started by then (the runs got longer) goes back to the queue
+# for any sidecar to take; well inside the lease, so nobody rescues it meanwhile.
+AHEAD_HOLD_SECONDS = 1.0
 
 
 class Claiming:
@@ -42,6 +52,9 @@ class Claiming:
     _outcomes: list[Outcome]
     _logs: list[LogEntry]
     _progress: dict[tuple[int, int], tuple[int, int | None]]
+    _ahead: deque[tuple[ClaimedRun, float]]
+    _slowest_run: float | None
+    _ahead_on: bool
 
     def _dispatch_loop(self) -> None:
         while True:
@@ -68,6 +81,8 @@ class Claiming:
             busy = self.pool.busy()
             if drain_deadline is not None and (not busy or now >= drain_deadline):
                 self._flush(outcomes, logs, progress)
+                if self._ahead:
+                    self._release_ahead()
                 self._hand_back(busy)
                 return
             timeout = self._wait_timeout(busy, now, last_claim)
@@ -81,7 +96,7 @@ class Claiming:
             for slot in busy:
                 if slot.conn in ready:
                     self._read_messages(slot, outcomes, logs, progress)
-            if outcomes and (still_busy := self.pool.busy()):
+            if outcomes and not self._ahead and (still_busy := self.pool.busy()):
                 # Results tend to arrive together: wait a moment for the rest, so one commit
                 # records (and refills) several slots instead of one.
                 for conn in wait([slot.conn for slot in still_busy], GATHER_SECONDS):
@@ -89,14 +104,19 @@ class Claiming:
                     self._read_messages(slot, outcomes, logs, progress)
             now = time.monotonic()
             self._enforce_deadlines(outcomes, now)
+            if self._ahead and drain_deadline is None:
+                self._start_ahead(now)
             if now - last_cancel_poll >= CANCEL_POLL_SECONDS and self.pool.busy():
                 last_cancel_poll = now
                 self._poll_cancels()
             if now - last_heartbeat >= self.settings.heartbeat_interval_seconds:
                 last_heartbeat = now
                 self._heartbeat()
-            flush_due = bool(outcomes or logs) or (
-                bool(progress) and now - last_progress_flush >= PROGRESS_FLUSH_SECONDS
+            flush_late = now - last_progress_flush >= PROGRESS_FLUSH_SECONDS
+            # While short runs claimed ahead keep the slots busy, results wait (a little) for
+            # the claim that follows, so that one commit still serves the whole round.
+            flush_due = (bool(outcomes or logs) and (not self._ahead_on or flush_late)) or (
+                bool(progress) and flush_late
             )
             if outcomes:
                 wanted = True  # a slot freed up: there may be queued work
@@ -117,6 +137,8 @@ class Claiming:
         ]
         if self._waiting_due is not None and len(busy) < self.pool.size:
             deadlines.append(self._waiting_due)
+        if self._ahead:
+            deadlines.append(self._ahead[0][1] + AHEAD_HOLD_SECONDS)
         timeout = min(self.settings.poll_interval_seconds, CANCEL_POLL_SECONDS)
         if deadlines:
             timeout = min(timeout, max(0.0, min(deadlines) - now))
@@ -170,6 +192,8 @@ class Claiming:
                     self._outcome(run, status, processed, total, failed, result, error, kind)
                 )
                 progress.pop((eid, attempt), None)
+                took = time.monotonic() - slot.started
+                self._slowest_run = max(self._slowest_run or 0.0, took)
                 self.pool.release(slot)
 
     def _outcome(
@@ -271,6 +295,9 @@ class Claiming:
         """Record buffered results and claim a run for every idle slot, in one transaction.
         Returns True when the queue may hold more work."""
         idle = self.pool.idle()
+        ahead = self._claim_ahead()
+        self._ahead_on = ahead > 0
+        limit = len(idle) + ahead
         started = time.monotonic()
 
         def attempt() -> dispatch.Claimed:
@@ -282,7 +309,7 @@ class Claiming:
                 list(logs),
                 dict(progress),
                 worker_id=self.worker_id,
-                limit=len(idle),
+                limit=limit,
                 job_types=self.job_types,
             )
 
@@ -291,16 +318,55 @@ class Claiming:
         outcomes.clear()
         logs.clear()
         progress.clear()
-        for slot, run in zip(idle, claimed.runs, strict=False):
-            self.pool.submit(slot, run, started + self.settings.lease_budget)
-            metrics.attempt_started(run)
-            traces.attempt_started(run)
+        self._slowest_run = None
+        runs = iter(claimed.runs)
+        for slot, run in zip(idle, runs, strict=False):
+            self._submit(slot, run, started)
+        self._ahead.extend((run, started) for run in runs)
         self._waiting_due = None
         if claimed.next_due is not None and claimed.at is not None:
             # Both instants are the database's: no host clock enters the wait.
             wait = (claimed.next_due - claimed.at).total_seconds() + DUE_SLACK_SECONDS
             self._waiting_due = started + max(0.0, wait)
-        return len(claimed.runs) == len(idle)
+        return len(claimed.runs) == limit
+
+    def _claim_ahead(self) -> int:
+        """How many runs to claim beyond the idle slots: one per slot while every run seen
+        since the last claim, finished or still going, has been short; else none."""
+        if self._slowest_run is None or self._slowest_run > SHORT_RUN_SECONDS:
+            return 0
+        now = time.monotonic()
+        busy = self.pool.busy()
+        if any(now - slot.started > SHORT_RUN_SECONDS for slot in busy):
+            return 0
+        # A run for each busy slot, which frees in a moment, and one more round for all.
+        return len(busy) + self.pool.size
+
+    def _submit(self, slot, run: ClaimedRun, claimed_at: float) -> None:
+        # The lease began with the claim, so the handler's fence counts from there.
+        self.pool.submit(slot, run, claimed_at + self.settings.lease_budget)
+        metrics.attempt_started(run)
+        traces.attempt_started(run)
+
+    def _start_ahead(self, now: float) -> None:
+        """Hand runs claimed ahead to idle slots; give back those held too long."""
+        if now - self._ahead[0][1] >= AHEAD_HOLD_SECONDS:
+            self._release_ahead()
+            return
+        for slot in self.pool.idle():
+            if not self._ahead:
+                return
+            run, claimed_at = self._ahead.popleft()
+            self._submit(slot, run, claimed_at)
+
+    def _release_ahead(self) -> None:
+        """Return every run claimed ahead to the queue, unstarted and with its attempt unspent."""
+        claimed = [(run.execution_id, run.attempt) for run, _ in self._ahead]
+        released = db_retry(30)(leases.release_unstarted)(
+            self.db, worker_id=self.worker_id, claimed=claimed
+        )
+        self._ahead.clear()
+        log.info("gave %d runs claimed ahead back to the queue", released)
 
     def _hand_back(self, busy: list[WorkerSlot]) -> None:
         running = [(slot.run.execution_id, slot.run.attempt) for slot in busy]

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import threading
+from collections import deque
 from datetime import datetime
 from multiprocessing.connection import Pipe
 
@@ -18,7 +19,7 @@ from grove_jobs.clock import utcnow
 from grove_jobs.configs.query import earliest_next_run
 from grove_jobs.db.engine import Database
 from grove_jobs.engine import leases, unclaimable
-from grove_jobs.engine.dispatch import LogEntry, Outcome
+from grove_jobs.engine.dispatch import ClaimedRun, LogEntry, Outcome
 from grove_jobs.engine.tick import tick
 from grove_jobs.jobs.discovery import discover
 from grove_jobs.jobs.registry import job_types
@@ -63,6 +64,10 @@ class Sidecar(Claiming, Maintenance):
         self._outcomes: list[Outcome] = []
         self._logs: list[LogEntry] = []
         self._progress: dict[tuple[int, int], tuple[int, int | None]] = {}
+        # Runs claimed ahead, not started yet: (run, monotonic instant their claim began).
+        self._ahead: deque[tuple[ClaimedRun, float]] = deque()
+        self._slowest_run: float | None = None  # longest attempt finished since the last claim
+        self._ahead_on = False  # whether the last claim claimed ahead
 
     # ------------------------------------------------------------------ lifecycle
 

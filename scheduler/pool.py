@@ -33,6 +33,7 @@ class WorkerSlot:
     fence: object  # RawValue("d"): monotonic instant the handler must stop by (engine.fencing)
     run: ClaimedRun | None = None
     deadline: float = 0.0
+    started: float = 0.0  # monotonic instant the run was handed over
     cancel_deadline: float | None = None
 
     @property
@@ -99,7 +100,8 @@ class WorkerPool:
         slot.fence.value = fence_at  # before the request: the worker arms on receiving it
         slot.cancel.clear()
         slot.run = run
-        slot.deadline = time.monotonic() + run.timeout_seconds
+        slot.started = time.monotonic()
+        slot.deadline = slot.started + run.timeout_seconds
         slot.cancel_deadline = None
         slot.conn.send(
             {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import case, select, tuple_, update
 
 from grove_jobs.db.dialect import database_now, lock_rows
 from grove_jobs.db.engine import Database
@@ -148,3 +148,33 @@ def hand_back(db: Database, *, worker_id: str, running: list[tuple[int, int]], a
             )
             handed += result.rowcount
     return handed
+
+
+def release_unstarted(db: Database, *, worker_id: str, claimed: list[tuple[int, int]]) -> int:
+    """Return runs this sidecar claimed but never handed to a worker to the queue, as they
+    were: the attempt is not spent, no error is recorded, and their place in the queue
+    (``run_after``) is kept. Returns how many were still this sidecar's."""
+    if not claimed:
+        return 0
+    first_attempt = E.attempt == 1
+    with db.write() as session:
+        result = session.execute(
+            update(E)
+            .where(
+                tuple_(E.id, E.attempt).in_(claimed),
+                E.status == ExecutionStatus.RUNNING.value,
+                E.worker_id == worker_id,
+            )
+            .values(
+                status=case(
+                    (first_attempt, ExecutionStatus.QUEUED.value),
+                    else_=ExecutionStatus.RETRYING.value,
+                ),
+                attempt=E.attempt - 1,
+                worker_id=None,
+                started_at=case((first_attempt, None), else_=E.started_at),
+                heartbeat_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return result.rowcount

@@ -18,6 +18,15 @@ from grove_jobs.executions.queries import get_execution
 ROOT = Path(__file__).resolve().parents[2]
 
 
+class SidecarHung(subprocess.TimeoutExpired):
+    """A sidecar did not exit after SIGTERM; the message carries the end of its log, which is
+    what says where it was stuck."""
+
+    def __str__(self) -> str:
+        tail = (self.output or "")[-6000:]
+        return f"sidecar did not exit within {self.timeout:g}s of SIGTERM; its log ends:\n{tail}"
+
+
 class SidecarProcess:
     """``grove-jobs scheduler`` in a subprocess, its output captured to a log file."""
 
@@ -69,7 +78,10 @@ class SidecarProcess:
     def terminate(self, timeout: float = 15.0) -> int:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=timeout)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise SidecarHung(exc.cmd, timeout, self.output()) from None
 
     def kill(self) -> None:
         """SIGKILL the sidecar and its workers: a machine dying mid-run."""
