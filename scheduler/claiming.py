@@ -78,11 +78,11 @@ class Claiming:
             now = time.monotonic()
             if self._stopping.is_set() and drain_deadline is None:
                 drain_deadline = now + self.settings.shutdown_grace_seconds
+                if self._ahead:  # nothing more starts here: another sidecar may take them
+                    self._release_ahead()
             busy = self.pool.busy()
             if drain_deadline is not None and (not busy or now >= drain_deadline):
                 self._flush(outcomes, logs, progress)
-                if self._ahead:
-                    self._release_ahead()
                 self._hand_back(busy)
                 return
             timeout = self._wait_timeout(busy, now, last_claim)
@@ -104,7 +104,7 @@ class Claiming:
                     self._read_messages(slot, outcomes, logs, progress)
             now = time.monotonic()
             self._enforce_deadlines(outcomes, now)
-            if self._ahead and drain_deadline is None:
+            if self._ahead:
                 self._start_ahead(now)
             if now - last_cancel_poll >= CANCEL_POLL_SECONDS and self.pool.busy():
                 last_cancel_poll = now
@@ -331,8 +331,9 @@ class Claiming:
         return len(claimed.runs) == limit
 
     def _claim_ahead(self) -> int:
-        """How many runs to claim beyond the idle slots: one per slot while every run seen
-        since the last claim, finished or still going, has been short; else none."""
+        """How many runs to claim beyond the idle slots: while every run seen since the last
+        claim, finished or still going, has been short, one for each busy slot and one more
+        for every slot; else none."""
         if self._slowest_run is None or self._slowest_run > SHORT_RUN_SECONDS:
             return 0
         now = time.monotonic()

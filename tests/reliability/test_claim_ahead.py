@@ -132,3 +132,14 @@ def test_release_unstarted_restores_a_retry_and_leaves_others_runs_alone(db):
     assert (released.status, released.attempt, released.worker_id) == ("retrying", 1, None)
     assert released.started_at is not None  # the previous attempt's start stays
     assert (untouched.status, untouched.attempt, untouched.worker_id) == ("running", 2, "them")
+
+
+def test_stopping_gives_runs_claimed_ahead_back_at_once(db, sidecar):
+    create(db, synthetic_config("quick", max_concurrent=4))
+    first, second = _queue(db, "quick", 2)
+    assert _claim_after_a_short_run(sidecar) == [second]
+    sidecar.stop()
+    sidecar._dispatch()  # the dispatcher's own loop: it drains the busy slot, then returns
+    first_run, held = _runs(db)
+    assert (first_run.id, first_run.status) == (first, "success")
+    assert (held.status, held.attempt, held.worker_id) == ("queued", 0, None)
