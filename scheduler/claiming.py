@@ -33,7 +33,7 @@ DUE_SLACK_SECONDS = 0.002
 # most, and counts against its config's maxConcurrent meanwhile.
 SHORT_RUN_SECONDS = 0.05
 # A run claimed ahead that has not started by then (the runs got longer) goes back to the queue
-# for any sidecar to take; well inside the lease, so nobody rescues it meanwhile.
+# for any sidecar to take; at most half the lease, so nobody rescues it meanwhile.
 AHEAD_HOLD_SECONDS = 1.0
 
 
@@ -105,7 +105,7 @@ class Claiming:
             now = time.monotonic()
             self._enforce_deadlines(outcomes, now)
             if self._ahead:
-                self._start_ahead(now)
+                self._start_ahead()
             if now - last_cancel_poll >= CANCEL_POLL_SECONDS and self.pool.busy():
                 last_cancel_poll = now
                 self._poll_cancels()
@@ -138,7 +138,7 @@ class Claiming:
         if self._waiting_due is not None and len(busy) < self.pool.size:
             deadlines.append(self._waiting_due)
         if self._ahead:
-            deadlines.append(self._ahead[0][1] + AHEAD_HOLD_SECONDS)
+            deadlines.append(self._ahead[0][1] + self._ahead_hold())
         timeout = min(self.settings.poll_interval_seconds, CANCEL_POLL_SECONDS)
         if deadlines:
             timeout = min(timeout, max(0.0, min(deadlines) - now))
@@ -349,9 +349,14 @@ class Claiming:
         metrics.attempt_started(run)
         traces.attempt_started(run)
 
-    def _start_ahead(self, now: float) -> None:
+    def _ahead_hold(self) -> float:
+        return min(AHEAD_HOLD_SECONDS, self.settings.lease_budget / 2)
+
+    def _start_ahead(self) -> None:
         """Hand runs claimed ahead to idle slots; give back those held too long."""
-        if now - self._ahead[0][1] >= AHEAD_HOLD_SECONDS:
+        # The clock is read here, not taken from the loop: a sidecar paused since the loop
+        # read it must not hand over runs whose lease ran out meanwhile.
+        if time.monotonic() - self._ahead[0][1] >= self._ahead_hold():
             self._release_ahead()
             return
         for slot in self.pool.idle():

@@ -57,7 +57,12 @@ class Watchdog:
 
     @contextmanager
     def guard(self, execution_id: int, attempt: int) -> Iterator[None]:
-        """Watch the fence while the handler of this attempt runs."""
+        """Watch the fence while the handler of this attempt runs. A request whose fence has
+        passed already (the sidecar paused between claiming the run and handing it over)
+        never starts its handler: the run may have been rescued meanwhile."""
+        overdue = time.monotonic() - self._fence.value
+        if overdue >= 0:
+            self._stop(execution_id, attempt, overdue)
         self._armed = (execution_id, attempt)
         # A disarmed watchdog looks again within MAX_NAP_SECONDS anyway: waking it for every
         # run would cost a thread switch per run, so only a fence nearer than that does.

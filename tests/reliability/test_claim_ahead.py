@@ -3,7 +3,6 @@ next, so one transaction serves two rounds; runs held too long go back to the qu
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -93,7 +92,7 @@ def test_a_run_claimed_ahead_starts_when_its_slot_frees(db, sidecar):
     while slot.run is not None:
         assert slot.conn.poll(10), "the worker did not answer"
         sidecar._read_messages(slot, outcomes, [], {})
-    sidecar._start_ahead(time.monotonic())
+    sidecar._start_ahead()
     assert slot.run.execution_id == second and not sidecar._ahead
     assert [o.status for o in outcomes] == ["success"]
 
@@ -106,8 +105,11 @@ def test_runs_held_ahead_too_long_go_back_to_the_queue_unspent(db, sidecar):
             select(JobExecutionRow.run_after).where(JobExecutionRow.id == second)
         )
     assert _claim_after_a_short_run(sidecar) == [second]
-    # The slot is still busy when the hold runs out: the held run is handed back, not started.
-    sidecar._start_ahead(time.monotonic() + AHEAD_HOLD_SECONDS)
+    # The slot is still busy when the hold runs out (as if the sidecar had been paused since
+    # the claim): the held run is handed back, not started.
+    run, claimed_at = sidecar._ahead[0]
+    sidecar._ahead[0] = (run, claimed_at - AHEAD_HOLD_SECONDS)
+    sidecar._start_ahead()
     assert not sidecar._ahead and sidecar.pool.slots[0].run.execution_id == first
     held = _runs(db)[1]
     assert (held.status, held.attempt, held.worker_id, held.started_at, held.error) == (

@@ -65,6 +65,15 @@ def test_a_handler_whose_lease_is_not_renewed_is_stopped_at_its_fence(pool):
     assert stopped - slot.fence.value < 20
 
 
+def test_a_request_whose_fence_has_passed_never_starts_its_handler(pool):
+    # The sidecar was paused between claiming the run and handing it over: its lease may
+    # have run out and the run been rescued meanwhile.
+    slot = pool.slots[0]
+    pool.submit(slot, _run(3, items=5, durationSeconds=1), time.monotonic() - 0.5)
+    assert _messages(slot) == []  # not one line from the handler
+    assert pool.fenced(slot)
+
+
 def test_renewals_keep_a_handler_running_to_the_end(pool):
     slot = pool.slots[0]
     pool.submit(slot, _run(2, items=6, durationSeconds=3), time.monotonic() + 1.0)
