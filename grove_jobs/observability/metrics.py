@@ -34,7 +34,7 @@ CLAIM_LATENCY = Histogram(
 )
 QUEUE_WAIT = Histogram(
     "grove_queue_wait_seconds",
-    "From a run becoming claimable (queued, or a retry's not-before) to its claim.",
+    "From a run becoming claimable (queued, or a retry's not-before) to a worker starting it.",
     ["job_type"],
     buckets=DURATION_BUCKETS,
 )
