@@ -3,6 +3,7 @@ timeline of the window; the selected run's status tree; retry / cancel many runs
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ TRIGGERS = ["schedule", "manual", "api", "retry", "misfire"]
 RUN_PARAM = "run"
 TIMELINE_KEY = "runs-timeline"
 _CURSORS = "runs-cursors"
+_SELECTED = "runs-selected"  # ids of the runs selected in the table, for its next rows
 _ACTIVE = {s.value for s in ACTIVE_STATUSES}
 
 
@@ -145,11 +147,19 @@ def _table(items: list[Any], titles: dict[str, str]) -> list[int]:
         }
         for run in items
     ]
+    # Streamlit keeps a keyed table's selection as row positions, whatever rows it shows next:
+    # a run arriving on top, or another page, would shift the selection onto other runs. So
+    # the key names the rows shown, and a new set of rows starts from the runs selected before
+    # that are still among them.
+    shown = [run.id for run in items]
+    picked = set(st.session_state.get(_SELECTED, ()))
+    keep = [i for i, run_id in enumerate(shown) if run_id in picked]
     event = st.dataframe(
         rows,
-        key="runs-table",
+        key="runs-table-" + hashlib.blake2s(repr(shown).encode(), digest_size=8).hexdigest(),
         on_select="rerun",
         selection_mode="multi-row",
+        selection_default={"selection": {"rows": keep}} if keep else None,
         hide_index=True,
         width="stretch",
         column_config={
@@ -162,6 +172,7 @@ def _table(items: list[Any], titles: dict[str, str]) -> list[int]:
     )
     indices = event.selection.rows if event else []
     selected = [items[i].id for i in indices if i < len(items)]
+    st.session_state[_SELECTED] = selected
     if len(selected) == 1 and st.query_params.get(RUN_PARAM) != str(selected[0]):
         st.query_params[RUN_PARAM] = str(selected[0])
     return selected

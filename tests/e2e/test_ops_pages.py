@@ -112,6 +112,15 @@ def test_bulk_retry_of_selected_failed_runs(page: Page, stack: Stack, artifacts:
         ready(page, "Runs")
     retry = page.locator(".st-key-runs-retry button")
     expect(retry).to_contain_text("Retry 2 failed")
+    # A newer failed run arrives above the selected rows, and the next rerun (a wider window)
+    # shows it first: the selection stays with the two runs that were picked, not with the
+    # first two rows.
+    newer = cli_run(stack, "e2e-fail")["id"]
+    page.locator(".st-key-runs-window").click()
+    page.get_by_role("option", name="7 days").click()
+    expect(page.get_by_text(f"{matching + 1} runs match")).to_be_visible()
+    ready(page, "Runs")
+    expect(retry).to_contain_text("Retry 2 failed")
     screenshot(page, artifacts / "runs-bulk-selection.png")
     retry.click()
     expect(page.get_by_text("2 retried")).to_be_visible()
@@ -129,6 +138,7 @@ def test_bulk_retry_of_selected_failed_runs(page: Page, stack: Stack, artifacts:
             select(ExecutionLogRow.message).where(ExecutionLogRow.execution_id.in_(failed))
         ).all()
     assert sum("retried by local@grove.invalid (bulk action)" in line for line in audit) == 2
+    assert get_execution(stack.db, newer).status == "failed"  # not retried: never selected
 
 
 def test_upcoming_lists_an_enabled_every_minute_config(
