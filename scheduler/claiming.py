@@ -292,8 +292,9 @@ class Claiming:
 
     @traces.traced("grove.claim")
     def _flush_and_claim(self, outcomes, logs, progress) -> bool:
-        """Record buffered results and claim a run for every idle slot, in one transaction.
-        Returns True when the queue may hold more work."""
+        """Record buffered results and claim a run for every idle slot (and, for short runs,
+        ahead: see :meth:`_claim_ahead`), in one transaction. Returns True when the queue may
+        hold more work."""
         idle = self.pool.idle()
         ahead = self._claim_ahead()
         self._ahead_on = ahead > 0
