@@ -52,7 +52,7 @@ class Claiming:
     _outcomes: list[Outcome]
     _logs: list[LogEntry]
     _progress: dict[tuple[int, int], tuple[int, int | None]]
-    _ahead: deque[tuple[ClaimedRun, float]]
+    _ahead: deque[tuple[ClaimedRun, float, object]]
     _slowest_run: float | None
     _ahead_on: bool
 
@@ -320,10 +320,11 @@ class Claiming:
         logs.clear()
         progress.clear()
         self._slowest_run = None
+        claim = traces.current()  # runs claimed ahead start later, as children of this claim
         runs = iter(claimed.runs)
         for slot, run in zip(idle, runs, strict=False):
-            self._submit(slot, run, started)
-        self._ahead.extend((run, started) for run in runs)
+            self._submit(slot, run, started, claim)
+        self._ahead.extend((run, started, claim) for run in runs)
         self._waiting_due = None
         if claimed.next_due is not None and claimed.at is not None:
             # Both instants are the database's: no host clock enters the wait.
@@ -344,11 +345,11 @@ class Claiming:
         # A run for each busy slot, which frees in a moment, and one more round for all.
         return len(busy) + self.pool.size
 
-    def _submit(self, slot, run: ClaimedRun, claimed_at: float) -> None:
+    def _submit(self, slot, run: ClaimedRun, claimed_at: float, claim: object) -> None:
         # The lease began with the claim, so the handler's fence counts from there.
         self.pool.submit(slot, run, claimed_at + self.settings.lease_budget)
         metrics.attempt_started(run)
-        traces.attempt_started(run)
+        traces.attempt_started(run, claim)
 
     def _ahead_hold(self) -> float:
         return min(AHEAD_HOLD_SECONDS, self.settings.lease_budget / 2)
@@ -363,12 +364,11 @@ class Claiming:
         for slot in self.pool.idle():
             if not self._ahead:
                 return
-            run, claimed_at = self._ahead.popleft()
-            self._submit(slot, run, claimed_at)
+            self._submit(slot, *self._ahead.popleft())
 
     def _release_ahead(self) -> None:
         """Return every run claimed ahead to the queue, unstarted and with its attempt unspent."""
-        claimed = [(run.execution_id, run.attempt) for run, _ in self._ahead]
+        claimed = [(run.execution_id, run.attempt) for run, _, _ in self._ahead]
         released = db_retry(30)(leases.release_unstarted)(
             self.db, worker_id=self.worker_id, claimed=claimed
         )

@@ -64,8 +64,9 @@ class Sidecar(Claiming, Maintenance):
         self._outcomes: list[Outcome] = []
         self._logs: list[LogEntry] = []
         self._progress: dict[tuple[int, int], tuple[int, int | None]] = {}
-        # Runs claimed ahead, not started yet: (run, monotonic instant their claim began).
-        self._ahead: deque[tuple[ClaimedRun, float]] = deque()
+        # Runs claimed ahead, not started yet: (run, monotonic instant their claim began, the
+        # claim's trace context).
+        self._ahead: deque[tuple[ClaimedRun, float, object]] = deque()
         self._slowest_run: float | None = None  # longest attempt finished since the last claim
         self._ahead_on = False  # whether the last claim claimed ahead
 

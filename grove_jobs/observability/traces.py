@@ -103,9 +103,20 @@ def traced(name: str) -> Callable:
     return wrap
 
 
-def attempt_started(run: Any) -> None:
+def current() -> Any:
+    """The active trace context (the claim's, inside it), to start an attempt from later;
+    None when tracing is off."""
+    if _tracer is None:
+        return None
+    from opentelemetry import context
+
+    return context.get_current()
+
+
+def attempt_started(run: Any, claim: Any = None) -> None:
     """Open the attempt's span (ended by attempt_finished): a child of the API call that
-    queued the run when it sent a ``traceparent`` (linked to the claim), else of the claim."""
+    queued the run when it sent a ``traceparent`` (linked to the claim), else of the claim:
+    ``claim``, a context from :func:`current` taken in the claim, else the active one."""
     if _tracer is None:
         return
     attributes = {
@@ -116,13 +127,13 @@ def attempt_started(run: Any) -> None:
     }
     if (trigger := getattr(run, "trigger", None)) is not None:
         attributes["grove.trigger"] = trigger
-    context, links = None, None
+    context, links = claim, None
     if parent := getattr(run, "trace_parent", None):
         from opentelemetry import trace
         from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
         context = TraceContextTextMapPropagator().extract({"traceparent": parent})
-        links = [trace.Link(trace.get_current_span().get_span_context())]
+        links = [trace.Link(trace.get_current_span(claim).get_span_context())]
     _attempts[(run.execution_id, run.attempt)] = _tracer.start_span(
         "grove.attempt", context=context, attributes=attributes, links=links
     )

@@ -77,7 +77,7 @@ def sidecar(db):
 def _claim_after_a_short_run(sidecar) -> list[int]:
     sidecar._slowest_run = 0.001  # the last round's runs took a millisecond
     sidecar._flush_and_claim([], [], {})
-    return [run.execution_id for run, _ in sidecar._ahead]
+    return [run.execution_id for run, _, _ in sidecar._ahead]
 
 
 def test_a_run_claimed_ahead_starts_when_its_slot_frees(db, sidecar):
@@ -107,8 +107,8 @@ def test_runs_held_ahead_too_long_go_back_to_the_queue_unspent(db, sidecar):
     assert _claim_after_a_short_run(sidecar) == [second]
     # The slot is still busy when the hold runs out (as if the sidecar had been paused since
     # the claim): the held run is handed back, not started.
-    run, claimed_at = sidecar._ahead[0]
-    sidecar._ahead[0] = (run, claimed_at - AHEAD_HOLD_SECONDS)
+    run, claimed_at, claim = sidecar._ahead[0]
+    sidecar._ahead[0] = (run, claimed_at - AHEAD_HOLD_SECONDS, claim)
     sidecar._start_ahead()
     assert not sidecar._ahead and sidecar.pool.slots[0].run.execution_id == first
     held = _runs(db)[1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 
 import httpx
 import pytest
@@ -59,6 +60,27 @@ def test_tick_claim_and_attempt_spans(db, migrated_url, tmp_path) -> None:
     claims = {s["span_id"]: s for s in spans if s["name"] == "grove.claim"}
     assert good["parent_id"] in claims
     assert claims[good["parent_id"]]["trace_id"] == good["trace_id"]
+
+
+@ONLY_SQLITE
+def test_runs_claimed_ahead_are_children_of_their_claim(db, migrated_url, tmp_path) -> None:
+    create(db, synthetic_config("quick", max_concurrent=16))
+    out = tmp_path / "spans.json"
+    sidecar = SidecarProcess(migrated_url, tmp_path / "sidecar.log", GROVE_WORKERS="2")
+    sidecar.command = [sys.executable, "-m", "tests.reliability.traced_sidecar", str(out)]
+    sidecar.start()
+    try:
+        runs = [run_now(db, "quick", requested_by="test", request_id=f"r{n}") for n in range(60)]
+        for run in runs:
+            assert wait_for(db, run.id, {"success"}, timeout=60)
+        assert sidecar.terminate() == 0
+    finally:
+        sidecar.stop()
+    spans = json.loads(out.read_text())
+    claims = {s["span_id"] for s in spans if s["name"] == "grove.claim"}
+    parents = [s["parent_id"] for s in spans if s["name"] == "grove.attempt"]
+    assert len(parents) == 60 and set(parents) <= claims
+    assert max(Counter(parents).values()) > 2  # a claim handed out more runs than slots
 
 
 @ONLY_SQLITE
