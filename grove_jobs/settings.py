@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # Bounds clock skew and the time a worker needs to stop; None: min(5 s, lease / 3).
     lease_margin_seconds: float | None = Field(default=None, ge=0, le=3600)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # Claim short runs ahead of free slots (scheduler.claiming); off: a run reads "running"
+    # only once a worker has it.
+    claim_ahead: bool = True
     prune_interval_seconds: float = Field(default=60.0, gt=0, le=86400)
 
     # HTTP API

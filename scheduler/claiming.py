@@ -336,6 +336,8 @@ class Claiming:
         """How many runs to claim beyond the idle slots: while every run seen since the last
         claim, finished or still going, has been short, one for each busy slot and one more
         for every slot; else none."""
+        if not self.settings.claim_ahead:
+            return 0
         if self._slowest_run is None or self._slowest_run > SHORT_RUN_SECONDS:
             return 0
         now = time.monotonic()

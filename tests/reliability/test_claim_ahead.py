@@ -52,6 +52,17 @@ def test_short_runs_are_claimed_ahead_and_each_runs_once(db, start_sidecar):
     assert _largest_claim(runs) > 2  # more than the idle slots: claimed ahead
 
 
+def test_a_sidecar_told_not_to_claims_no_more_than_its_slots(db, start_sidecar):
+    create(db, synthetic_config("quick", max_concurrent=16))
+    ids = _queue(db, "quick", 60)
+    start_sidecar(GROVE_WORKERS="2", GROVE_CLAIM_AHEAD="false")
+    for execution_id in ids:
+        wait_for(db, execution_id, TERMINAL, timeout=60)
+    runs = _runs(db)
+    assert {run.status for run in runs} == {"success"}
+    assert _largest_claim(runs) <= 2
+
+
 def test_long_runs_are_never_claimed_ahead(db, start_sidecar):
     create(db, synthetic_config("slow", items=1, duration=0.2, max_concurrent=16))
     ids = _queue(db, "slow", 8)
