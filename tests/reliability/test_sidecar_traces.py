@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,14 +23,20 @@ pytestmark = pytest.mark.slow
 ONLY_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
+def _traced_sidecar(url: str, tmp_path: Path, **env: str) -> tuple[SidecarProcess, Path]:
+    """A started sidecar recording its spans; they are written to the returned path when it
+    stops."""
+    out = tmp_path / "spans.json"
+    sidecar = SidecarProcess(url, tmp_path / "sidecar.log", **env)
+    sidecar.command = [sys.executable, "-m", "tests.reliability.traced_sidecar", str(out)]
+    return sidecar.start(), out
+
+
 @ONLY_SQLITE
 def test_tick_claim_and_attempt_spans(db, migrated_url, tmp_path) -> None:
     create(db, synthetic_config("quick", items=2))
     create(db, synthetic_config("broken", fail_first=5))
-    out = tmp_path / "spans.json"
-    sidecar = SidecarProcess(migrated_url, tmp_path / "sidecar.log", GROVE_WORKERS="1")
-    sidecar.command = [sys.executable, "-m", "tests.reliability.traced_sidecar", str(out)]
-    sidecar.start()
+    sidecar, out = _traced_sidecar(migrated_url, tmp_path, GROVE_WORKERS="1")
     try:
         ok = run_now(db, "quick", requested_by="test")
         failed = run_now(db, "broken", requested_by="test")
@@ -65,10 +72,7 @@ def test_tick_claim_and_attempt_spans(db, migrated_url, tmp_path) -> None:
 @ONLY_SQLITE
 def test_runs_claimed_ahead_are_children_of_their_claim(db, migrated_url, tmp_path) -> None:
     create(db, synthetic_config("quick", max_concurrent=16))
-    out = tmp_path / "spans.json"
-    sidecar = SidecarProcess(migrated_url, tmp_path / "sidecar.log", GROVE_WORKERS="2")
-    sidecar.command = [sys.executable, "-m", "tests.reliability.traced_sidecar", str(out)]
-    sidecar.start()
+    sidecar, out = _traced_sidecar(migrated_url, tmp_path, GROVE_WORKERS="2")
     try:
         runs = [run_now(db, "quick", requested_by="test", request_id=f"r{n}") for n in range(60)]
         for run in runs:
@@ -88,16 +92,8 @@ def test_an_api_trigger_carries_its_traceparent_into_the_run(db, migrated_url, t
     create(db, synthetic_config("traced"))
     _, secret = create_token(db, name="ci", scopes={"run"}, created_by="test")
     port = _free_port()
-    out = tmp_path / "spans.json"
-    sidecar = SidecarProcess(
-        migrated_url,
-        tmp_path / "sidecar.log",
-        GROVE_WORKERS="1",
-        GROVE_API_ENABLED="true",
-        GROVE_API_PORT=str(port),
-    )
-    sidecar.command = [sys.executable, "-m", "tests.reliability.traced_sidecar", str(out)]
-    sidecar.start()
+    api = {"GROVE_API_ENABLED": "true", "GROVE_API_PORT": str(port)}
+    sidecar, out = _traced_sidecar(migrated_url, tmp_path, GROVE_WORKERS="1", **api)
     trace_id, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     url = f"http://127.0.0.1:{port}/api/jobs/traced/trigger"
     auth = {"Authorization": f"Bearer {secret}"}
