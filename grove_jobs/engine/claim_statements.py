@@ -41,10 +41,11 @@ def instant() -> Select:
 
 
 @cache
-def candidates(*, backfill: bool, typed: bool, locking: bool) -> Select:
+def candidates(*, backfill: bool, typed: bool, locking: bool, excluding: bool = False) -> Select:
     """Due waiting runs joined to their configs, oldest first: live runs or backfill runs.
 
-    Parameters: ``at``, ``lim``, and ``types`` when ``typed``. ``locking`` (PostgreSQL) locks
+    Parameters: ``at``, ``lim``, ``types`` when ``typed`` and, when ``excluding``, ``full``:
+    configs whose runs to pass over (found at their limit). ``locking`` (PostgreSQL) locks
     the configs' rows, skipping those another sidecar is admitting for right now, so sidecars
     take different configs instead of queueing on one row (see ``dialect.lock_rows``).
     """
@@ -61,6 +62,8 @@ def candidates(*, backfill: bool, typed: bool, locking: bool) -> Select:
     )
     if typed:
         stmt = stmt.where(_C.payload["jobType"].as_string().in_(bindparam("types", expanding=True)))
+    if excluding:
+        stmt = stmt.where(_X.config_id.not_in(bindparam("full", expanding=True)))
     if locking:
         stmt = skip_locked(stmt, of=CONFIGS)
     return stmt
@@ -68,7 +71,9 @@ def candidates(*, backfill: bool, typed: bool, locking: bool) -> Select:
 
 @cache
 def admission() -> Select:
-    """For configs ``ids``: the payload and how many runs are running, live and backfill."""
+    """For configs ``ids``: maxConcurrent (``cap``) and how many runs are running, live and
+    backfill. Not the payload: a claim reads configs for a window of candidates but admits a
+    batch, and each admitted run returns its snapshot of the payload (:func:`mark_running`)."""
 
     def running(backfill: bool):
         return (
@@ -81,15 +86,16 @@ def admission() -> Select:
             .scalar_subquery()
         )
 
+    cap = func.coalesce(_C.payload["limits"]["maxConcurrent"].as_integer(), 1)
     return select(
-        _C.id, _C.payload, running(False).label("live"), running(True).label("backfill")
+        _C.id, cap.label("cap"), running(False).label("live"), running(True).label("backfill")
     ).where(_C.id.in_(bindparam("ids", expanding=True)))
 
 
 @cache
 def mark_running() -> Update:
     """Runs ``ids`` (still waiting) become attempts of ``worker`` started ``at``; each
-    snapshots its config's current payload."""
+    snapshots its config's current payload and returns it (the attempt runs that snapshot)."""
     at = bindparam("at", type_=_X.started_at.type)
     snapshot = select(_C.payload).where(_C.id == _X.config_id).scalar_subquery()
     return (
@@ -115,6 +121,7 @@ def mark_running() -> Update:
             _X.queued_at,
             _X.run_after,
             _X.trace_parent,
+            _X.payload_snapshot,
         )
     )
 

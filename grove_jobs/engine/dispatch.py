@@ -6,7 +6,6 @@ late write from a worker that was presumed dead changes nothing.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -124,15 +123,75 @@ def _postgres(session: Session) -> bool:
     return session.bind.dialect.name == "postgresql"
 
 
-def _candidates(session: Session, at: datetime, limit: int, job_types, allowed, *, backfill: bool):
+# A claim reads candidates for twice the runs it wants, so that a few runs of configs at their
+# maxConcurrent cost no empty slot. When a whole window was skipped that way (a backlog of one
+# config at its limit fills the front of the queue), it reads on past the configs it found
+# full, for a few rounds at most: otherwise the runs of every other config would wait behind
+# the backlog.
+WINDOW = 2
+ROUNDS = 4
+
+
+def _candidates(
+    session: Session,
+    at: datetime,
+    window: int,
+    job_types,
+    allowed,
+    *,
+    backfill: bool,
+    excluded: Collection[str] = (),
+):
     typed = job_types is not None
-    stmt = sql.candidates(backfill=backfill, typed=typed, locking=_postgres(session))
+    stmt = sql.candidates(
+        backfill=backfill, typed=typed, locking=_postgres(session), excluding=bool(excluded)
+    )
     if allowed is not None:
         stmt = stmt.where(allowed)
-    params: dict[str, Any] = {"at": at, "lim": limit * 4}
+    params: dict[str, Any] = {"at": at, "lim": window}
     if typed:
         params["types"] = sorted(job_types)
+    if excluded:
+        params["full"] = sorted(excluded)
     return session.execute(stmt, params).all()
+
+
+class _Admission:
+    """The runs one claim admits, against each config's maxConcurrent: live runs count only
+    live runs, backfill runs fill what the live ones leave free."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.ids: list[int] = []
+        self.full: set[str] = set()  # configs at their limit (for the kind of run read so far)
+        self._caps: dict[str, int] = {}
+        self._busy: dict[tuple[str, bool], int] = {}  # (config, backfill?) -> running + admitted
+
+    @property
+    def wanted(self) -> int:
+        return self.limit - len(self.ids)
+
+    def read_configs(self, session: Session, config_ids: set[str]) -> None:
+        """Caps and running counts of configs not read yet (their rows are locked by now)."""
+        new = sorted(config_ids - self._caps.keys())
+        if not new:
+            return
+        for row in session.execute(sql.admission(), {"ids": new}):
+            self._caps[row.id] = row.cap
+            self._busy[(row.id, False)], self._busy[(row.id, True)] = row.live, row.backfill
+
+    def offer(self, config_id: str, execution_id: int, backfill: bool) -> None:
+        if self.wanted <= 0 or config_id in self.full:
+            return
+        cap = self._caps.get(config_id)
+        busy = self._busy.get((config_id, False), 0)
+        if backfill:
+            busy += self._busy.get((config_id, True), 0)
+        if cap is None or busy >= cap:
+            self.full.add(config_id)
+            return
+        self.ids.append(execution_id)
+        self._busy[(config_id, backfill)] = self._busy.get((config_id, backfill), 0) + 1
 
 
 def _claim(
@@ -146,46 +205,30 @@ def _claim(
 ) -> list[ClaimedRun]:
     # What a pause or a maintenance window holds back (see grove_jobs.pauses); None: nothing.
     allowed = startable(session, at, possibly_held=held)
+    admission = _Admission(limit)
     # Live runs first: a backlog of backfill runs never delays a live tick or a Run Now.
-    candidates = _candidates(session, at, limit, job_types, allowed, backfill=False)
-    if len(candidates) < limit:
-        candidates += _candidates(session, at, limit, job_types, allowed, backfill=True)
-    if not candidates:
+    for backfill in (False, True):
+        for _ in range(ROUNDS):
+            window = admission.wanted * WINDOW
+            excluded = set(admission.full)
+            candidates = _candidates(
+                session, at, window, job_types, allowed, backfill=backfill, excluded=excluded
+            )
+            admission.read_configs(session, {c.config_id for c in candidates})
+            for candidate in candidates:
+                admission.offer(candidate.config_id, candidate.id, backfill)
+            if not admission.wanted or len(candidates) < window or admission.full == excluded:
+                break
+        if not admission.wanted:
+            break
+    if not admission.ids:
         return []
-    config_ids = sorted({c.config_id for c in candidates})
-    configs: dict[str, dict[str, Any]] = {}
-    running: dict[tuple[str, bool], int] = {}  # (config, backfill?) -> running now
-    for row in session.execute(sql.admission(), {"ids": config_ids}):
-        configs[row.id] = row.payload
-        running[(row.id, False)], running[(row.id, True)] = row.live, row.backfill
-    admitted: dict[str, list[int]] = defaultdict(list)
-    admitted_live: dict[str, int] = defaultdict(int)
-    total = 0
-    for candidate in candidates:
-        payload = configs.get(candidate.config_id)
-        if payload is None or total >= limit:
-            continue
-        cap = payload.get("limits", {}).get("maxConcurrent", 1)
-        live = running.get((candidate.config_id, False), 0) + admitted_live[candidate.config_id]
-        if candidate.trigger == "backfill":
-            # Backfill runs fill what live runs leave free...
-            busy = live + running.get((candidate.config_id, True), 0)
-            busy += len(admitted[candidate.config_id]) - admitted_live[candidate.config_id]
-        else:
-            # ...and a live run is never held back by them.
-            busy = live
-        if busy >= cap:
-            continue
-        admitted[candidate.config_id].append(candidate.id)
-        admitted_live[candidate.config_id] += candidate.trigger != "backfill"
-        total += 1
-    if not admitted:
-        return []
-    ids = [i for ids in admitted.values() for i in ids]
-    rows = session.execute(sql.mark_running(), {"ids": ids, "at": at, "worker": worker_id}).all()
+    rows = session.execute(
+        sql.mark_running(), {"ids": admission.ids, "at": at, "worker": worker_id}
+    ).all()
     claimed: list[ClaimedRun] = []
     for row in rows:
-        payload = configs[row.config_id]
+        payload = row.payload_snapshot
         claimed.append(
             ClaimedRun(
                 execution_id=row.id,

@@ -114,6 +114,16 @@ def test_live_runs_are_claimed_before_backfill_runs_and_never_wait_for_them(db):
     assert _claim(db, T0 + timedelta(seconds=4)) == []
 
 
+def test_backfill_runs_fill_the_slots_a_live_backlog_at_its_limit_leaves(db):
+    _daily(db, max_concurrent=2)
+    backfill(db, "daily", "2026-03-01", "2026-03-03", requested_by="t", at=T0)
+    create(db, synthetic_config("busy", max_concurrent=1), at=T0)
+    for n in range(10):  # more live runs than the claim wants, all of one config at its limit
+        run_now(db, "busy", requested_by="t", request_id=f"r{n}", at=T0)
+    claimed = _claim(db, T0 + timedelta(seconds=1))
+    assert sorted(r.trigger for r in claimed) == ["backfill", "backfill", "manual"]
+
+
 def test_backfill_runs_do_not_make_a_live_tick_skip(db):
     _daily(db, enabled=True, max_concurrent=1)
     backfill(db, "daily", "2026-03-01", "2026-03-05", requested_by="t", at=T0)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from grove_jobs.configs.store import get_config, set_enabled, update_config
 from grove_jobs.configs.transfer import parse_objects
@@ -19,7 +19,7 @@ from grove_jobs.engine.enqueue import cancel_execution, retry_execution, run_now
 from grove_jobs.engine.tick import tick
 from grove_jobs.exceptions import InvalidTransition, ValidationFailed
 from grove_jobs.executions.queries import execution_logs, get_execution
-from tests.factories import create, synthetic_config
+from tests.factories import create, queued_rows, synthetic_config
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -226,6 +226,30 @@ def test_max_concurrent_holds_under_50_concurrent_run_now_calls(db):
         thread.join()
     running = [r for r in _executions(db, "limited") if r.status == "running"]
     assert len(claimed) == len(running) == 3
+
+
+def test_a_capped_configs_backlog_does_not_hold_back_other_configs(db):
+    # A backlog of one config at its limit fills the front of the queue, well past any window
+    # of candidates a claim reads at once; the runs of other configs behind it still start.
+    create(db, synthetic_config("backlog", max_concurrent=1))
+    create(db, synthetic_config("other", max_concurrent=8))
+    with db.write() as session:
+        session.execute(
+            insert(JobExecutionRow), queued_rows(["backlog"] * 100, T0 - timedelta(minutes=1))
+        )
+        session.execute(insert(JobExecutionRow), queued_rows(["other"] * 5, T0))
+    claimed = dispatch.claim(db, worker_id="w", limit=8, at=T0)
+    assert sorted(r.config_id for r in claimed) == ["backlog"] + ["other"] * 5
+    # The backlog's running run keeps it at its limit: the next claim takes nothing of it.
+    assert dispatch.claim(db, worker_id="w", limit=8, at=T0) == []
+
+
+def test_a_claim_takes_a_capped_config_up_to_its_limit(db):
+    create(db, synthetic_config("three", max_concurrent=3))
+    with db.write() as session:
+        session.execute(insert(JobExecutionRow), queued_rows(["three"] * 40, T0))
+    assert len(dispatch.claim(db, worker_id="w", limit=8, at=T0)) == 3
+    assert dispatch.claim(db, worker_id="w", limit=8, at=T0) == []
 
 
 # --------------------------------------------------------------------------- retries
