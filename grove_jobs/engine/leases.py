@@ -126,28 +126,26 @@ def end_attempt(
 
 def hand_back(db: Database, *, worker_id: str, running: list[tuple[int, int]], at: datetime) -> int:
     """On shutdown: return unfinished runs to the queue without spending an attempt."""
-    handed = 0
+    if not running:
+        return 0
     with db.write() as session:
-        for execution_id, attempt in running:
-            result = session.execute(
-                update(E)
-                .where(
-                    E.id == execution_id,
-                    E.status == "running",
-                    E.attempt == attempt,
-                    E.worker_id == worker_id,
-                )
-                .values(
-                    status=ExecutionStatus.RETRYING.value,
-                    attempt=attempt - 1,
-                    run_after=at,
-                    worker_id=None,
-                    error="sidecar shut down; run handed back for another sidecar",
-                )
-                .execution_options(synchronize_session=False)
+        result = session.execute(
+            update(E)
+            .where(
+                tuple_(E.id, E.attempt).in_(running),
+                E.status == ExecutionStatus.RUNNING.value,
+                E.worker_id == worker_id,
             )
-            handed += result.rowcount
-    return handed
+            .values(
+                status=ExecutionStatus.RETRYING.value,
+                attempt=E.attempt - 1,
+                run_after=at,
+                worker_id=None,
+                error="sidecar shut down; run handed back for another sidecar",
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return result.rowcount
 
 
 def release_unstarted(db: Database, *, worker_id: str, claimed: list[tuple[int, int]]) -> int:

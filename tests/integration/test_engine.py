@@ -386,12 +386,17 @@ def test_heartbeat_extends_the_lease(db):
 
 
 def test_hand_back_returns_runs_without_spending_an_attempt(db):
-    create(db, synthetic_config("hb", max_attempts=2))
-    run_now(db, "hb", requested_by="t", at=T0)
-    (run,) = dispatch.claim(db, worker_id="w", limit=1, at=T0)
-    assert leases.hand_back(db, worker_id="w", running=[(run.execution_id, 1)], at=T0) == 1
-    (again,) = dispatch.claim(db, worker_id="w2", limit=1, at=T0)
-    assert again.attempt == 1
+    create(db, synthetic_config("hb", max_attempts=2, max_concurrent=3))
+    for n in range(3):
+        run_now(db, "hb", requested_by="t", request_id=f"hb{n}", at=T0)
+    mine = dispatch.claim(db, worker_id="w", limit=2, at=T0)
+    (theirs,) = dispatch.claim(db, worker_id="other", limit=1, at=T0)
+    running = [(r.execution_id, r.attempt) for r in [*mine, theirs]]
+    # Only this sidecar's runs go back; another sidecar's run is left alone.
+    assert leases.hand_back(db, worker_id="w", running=running, at=T0) == 2
+    again = dispatch.claim(db, worker_id="w2", limit=3, at=T0)
+    assert sorted(r.execution_id for r in again) == sorted(r.execution_id for r in mine)
+    assert {r.attempt for r in again} == {1}
 
 
 # --------------------------------------------------------------------------- cancel / retry
