@@ -60,12 +60,32 @@ def candidates(*, backfill: bool, typed: bool, locking: bool, excluding: bool = 
         .order_by(_X.run_after, _X.id)
         .limit(bindparam("lim", type_=Integer))
     )
+    stmt = _filtered(stmt, typed=typed, excluding=excluding)
+    if locking:
+        stmt = skip_locked(stmt, of=CONFIGS)
+    return stmt
+
+
+@cache
+def due_waiting(*, typed: bool, excluding: bool) -> Select:
+    """One due waiting run, live or backfill, of the types ``types`` (when ``typed``) and not of
+    the configs ``full`` (when ``excluding``), without locking anything: after a claim that
+    read every candidate, such a run was skipped because its config's row was locked."""
+    stmt = (
+        select(_X.id)
+        .join(CONFIGS, _C.id == _X.config_id)
+        .where(_X.status.in_(WAITING), _X.run_after <= bindparam("at", type_=_X.run_after.type))
+        .limit(1)
+    )
+    return _filtered(stmt, typed=typed, excluding=excluding)
+
+
+def _filtered(stmt: Select, *, typed: bool, excluding: bool) -> Select:
+    """Only runs of the job types ``types``, and none of the configs ``full``."""
     if typed:
         stmt = stmt.where(_C.payload["jobType"].as_string().in_(bindparam("types", expanding=True)))
     if excluding:
         stmt = stmt.where(_X.config_id.not_in(bindparam("full", expanding=True)))
-    if locking:
-        stmt = skip_locked(stmt, of=CONFIGS)
     return stmt
 
 

@@ -55,7 +55,9 @@ class Claimed:
     """What one complete-and-claim transaction handed out, and when to look again."""
 
     runs: list[ClaimedRun]
-    next_due: datetime | None = None  # known only when the claim left slots empty
+    # Known only when the claim left slots empty: when the next waiting run comes due, or in
+    # a moment when due runs were passed over because their configs' rows were locked.
+    next_due: datetime | None = None
     at: datetime | None = None  # the transaction's instant (the database's clock)
 
 
@@ -104,9 +106,10 @@ def claim(
         return []
     with db.write() as session:
         at, held = _claim_instant(session, at)
-        return _claim(
+        runs, _ = _claim(
             session, worker_id=worker_id, limit=limit, at=at, job_types=job_types, held=held
         )
+        return runs
 
 
 def _claim_instant(session: Session, at: datetime | None) -> tuple[datetime, bool | None]:
@@ -130,6 +133,9 @@ def _postgres(session: Session) -> bool:
 # the backlog.
 WINDOW = 2
 ROUNDS = 4
+# A due run passed over only because another transaction held its config's row (a save, a
+# tick, another sidecar's claim) is looked for again this soon, not at the next poll.
+LOCKED_RETRY_SECONDS = 0.05
 
 
 def _candidates(
@@ -148,12 +154,16 @@ def _candidates(
     )
     if allowed is not None:
         stmt = stmt.where(allowed)
-    params: dict[str, Any] = {"at": at, "lim": window}
-    if typed:
+    return session.execute(stmt, {**_filter_params(at, job_types, excluded), "lim": window}).all()
+
+
+def _filter_params(at: datetime, job_types, full: Collection[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {"at": at}
+    if job_types is not None:
         params["types"] = sorted(job_types)
-    if excluded:
-        params["full"] = sorted(excluded)
-    return session.execute(stmt, params).all()
+    if full:
+        params["full"] = sorted(full)
+    return params
 
 
 class _Admission:
@@ -202,10 +212,13 @@ def _claim(
     at: datetime,
     job_types=None,
     held: bool | None = None,
-) -> list[ClaimedRun]:
+) -> tuple[list[ClaimedRun], bool]:
+    """The runs claimed, and whether due runs were passed over only because other
+    transactions held their configs' rows (PostgreSQL)."""
     # What a pause or a maintenance window holds back (see grove_jobs.pauses); None: nothing.
     allowed = startable(session, at, possibly_held=held)
     admission = _Admission(limit)
+    read_all = True  # whether every due run not held back by a lock was read
     # Live runs first: a backlog of backfill runs never delays a live tick or a Run Now.
     for backfill in (False, True):
         for _ in range(ROUNDS):
@@ -219,13 +232,24 @@ def _claim(
                 admission.offer(candidate.config_id, candidate.id, backfill)
             if not admission.wanted or len(candidates) < window or admission.full == excluded:
                 break
+        read_all = read_all and len(candidates) < window
         if not admission.wanted:
             break
-    if not admission.ids:
-        return []
-    rows = session.execute(
-        sql.mark_running(), {"ids": admission.ids, "at": at, "worker": worker_id}
-    ).all()
+    rows = (
+        session.execute(
+            sql.mark_running(), {"ids": admission.ids, "at": at, "worker": worker_id}
+        ).all()
+        if admission.ids
+        else []
+    )
+    # Slots left empty although every due run was read: a run still waiting and due, of a
+    # config not found full, was skipped because its config's row was locked.
+    locked_out = (
+        bool(admission.wanted)
+        and read_all
+        and _postgres(session)
+        and _due_elsewhere(session, at, job_types, allowed, admission.full)
+    )
     claimed: list[ClaimedRun] = []
     for row in rows:
         payload = row.payload_snapshot
@@ -249,7 +273,15 @@ def _claim(
             )
         )
     claimed.sort(key=lambda run: run.execution_id)
-    return claimed
+    return claimed, locked_out
+
+
+def _due_elsewhere(session: Session, at: datetime, job_types, allowed, full: set[str]) -> bool:
+    """Whether a due waiting run this claim could take is left (its config was locked)."""
+    stmt = sql.due_waiting(typed=job_types is not None, excluding=bool(full))
+    if allowed is not None:
+        stmt = stmt.where(allowed)
+    return session.execute(stmt, _filter_params(at, job_types, full)).first() is not None
 
 
 _FINAL_COLUMNS = (
@@ -330,14 +362,17 @@ def complete_and_claim(
     with db.write() as session:
         at, held = _claim_instant(session, at)
         _complete(session, outcomes, logs, progress, worker_id=worker_id, at=at)
-        runs = (
+        runs, locked_out = (
             _claim(session, worker_id=worker_id, limit=limit, at=at, job_types=job_types, held=held)
             if limit > 0
-            else []
+            else ([], False)
         )
         # A slot left empty means nothing admissible is due now: say when the next waiting run
         # (typically a retry) comes due, so the sidecar wakes for it instead of for a poll.
         upcoming = next_due(session, at) if len(runs) < limit else None
+        if locked_out:
+            soon = at + timedelta(seconds=LOCKED_RETRY_SECONDS)
+            upcoming = soon if upcoming is None else min(upcoming, soon)
         return Claimed(runs, upcoming, at)
 
 

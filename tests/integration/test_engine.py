@@ -240,8 +240,29 @@ def test_a_capped_configs_backlog_does_not_hold_back_other_configs(db):
         session.execute(insert(JobExecutionRow), queued_rows(["other"] * 5, T0))
     claimed = dispatch.claim(db, worker_id="w", limit=8, at=T0)
     assert sorted(r.config_id for r in claimed) == ["backlog"] + ["other"] * 5
-    # The backlog's running run keeps it at its limit: the next claim takes nothing of it.
-    assert dispatch.claim(db, worker_id="w", limit=8, at=T0) == []
+    # The backlog's running run keeps it at its limit: the next claim takes nothing of it, and
+    # waiting runs of a config at its limit are no reason to look again before a slot frees.
+    assert dispatch.complete_and_claim(db, [], [], {}, worker_id="w", limit=8, at=T0) == (
+        dispatch.Claimed([], None, T0)
+    )
+
+
+@pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_runs_passed_over_for_a_locked_config_are_looked_for_again_soon(db):
+    create(db, synthetic_config("edited"))
+    run = run_now(db, "edited", requested_by="t", at=T0)
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as other:
+        # Another transaction holds the config's row: a save, a tick, another sidecar's claim.
+        other.execute("SELECT 1 FROM job_configs WHERE id = 'edited' FOR UPDATE")
+        claimed = dispatch.complete_and_claim(db, [], [], {}, worker_id="w", limit=2, at=T0)
+        soon = T0 + timedelta(seconds=dispatch.LOCKED_RETRY_SECONDS)
+        assert claimed == dispatch.Claimed([], soon, T0)
+    claimed = dispatch.complete_and_claim(db, [], [], {}, worker_id="w", limit=2, at=T0)
+    assert [r.execution_id for r in claimed.runs] == [run.id]
+    assert claimed.next_due is None
 
 
 def test_a_claim_takes_a_capped_config_up_to_its_limit(db):
