@@ -9,6 +9,7 @@ sidecar); the ``at`` arguments exist for tests that need a chosen instant.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, select, tuple_, update
 
@@ -126,53 +127,48 @@ def end_attempt(
 
 def hand_back(db: Database, *, worker_id: str, running: list[tuple[int, int]], at: datetime) -> int:
     """On shutdown: return unfinished runs to the queue without spending an attempt."""
-    if not running:
-        return 0
-    with db.write() as session:
-        result = session.execute(
-            update(E)
-            .where(
-                tuple_(E.id, E.attempt).in_(running),
-                E.status == ExecutionStatus.RUNNING.value,
-                E.worker_id == worker_id,
-            )
-            .values(
-                status=ExecutionStatus.RETRYING.value,
-                attempt=E.attempt - 1,
-                run_after=at,
-                worker_id=None,
-                error="sidecar shut down; run handed back for another sidecar",
-            )
-            .execution_options(synchronize_session=False)
-        )
-    return result.rowcount
+    return _unclaim(
+        db,
+        worker_id,
+        running,
+        status=ExecutionStatus.RETRYING.value,
+        run_after=at,
+        error="sidecar shut down; run handed back for another sidecar",
+    )
 
 
 def release_unstarted(db: Database, *, worker_id: str, claimed: list[tuple[int, int]]) -> int:
     """Return runs this sidecar claimed but never handed to a worker to the queue, as they
     were: the attempt is not spent, no error is recorded, and their place in the queue
     (``run_after``) is kept. Returns how many were still this sidecar's."""
-    if not claimed:
-        return 0
     first_attempt = E.attempt == 1
+    return _unclaim(
+        db,
+        worker_id,
+        claimed,
+        status=case(
+            (first_attempt, ExecutionStatus.QUEUED.value),
+            else_=ExecutionStatus.RETRYING.value,
+        ),
+        started_at=case((first_attempt, None), else_=E.started_at),
+        heartbeat_at=None,
+    )
+
+
+def _unclaim(db: Database, worker_id: str, runs: list[tuple[int, int]], **values: Any) -> int:
+    """Runs ``(id, attempt)`` still running for ``worker_id`` leave it with their attempt
+    unspent, and ``values`` set; how many did."""
+    if not runs:
+        return 0
     with db.write() as session:
         result = session.execute(
             update(E)
             .where(
-                tuple_(E.id, E.attempt).in_(claimed),
+                tuple_(E.id, E.attempt).in_(runs),
                 E.status == ExecutionStatus.RUNNING.value,
                 E.worker_id == worker_id,
             )
-            .values(
-                status=case(
-                    (first_attempt, ExecutionStatus.QUEUED.value),
-                    else_=ExecutionStatus.RETRYING.value,
-                ),
-                attempt=E.attempt - 1,
-                worker_id=None,
-                started_at=case((first_attempt, None), else_=E.started_at),
-                heartbeat_at=None,
-            )
+            .values(attempt=E.attempt - 1, worker_id=None, **values)
             .execution_options(synchronize_session=False)
         )
     return result.rowcount
