@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -96,47 +97,51 @@ def _scalar_columns(table, rows: list[dict[str, Any]]) -> bool:
     return not any(isinstance(table.c[name].type, JSON) for name in rows[0])
 
 
-def unnest_arrays(session: Session, table, rows: list[dict[str, Any]], prefix: str = "a"):
-    """One array per column (bind-processed), and the ``CAST(:aN AS type[])`` that reads it:
-    PostgreSQL then inserts or updates a whole batch as one statement over ``unnest``."""
+def unnest_rows(
+    session: Session, kinds: dict[str, Any], rows: list[dict[str, Any]], key: Sequence[str]
+) -> tuple[dict[str, str], str, dict[str, Any]]:
+    """A batch of rows as a set PostgreSQL reads in one statement: for each name of ``kinds``
+    (name -> SQL type), the expression that reads it; the ``unnest(...) AS u(...)`` to read
+    them from; and the bound parameters.
+
+    A column whose value differs between rows is an array (bind-processed, then unnested); one
+    with the same value in every row is sent once, as a constant: dumping arrays element by
+    element is most of the client's cost for a burst, whose runs share their fire time. At
+    least the ``key`` columns are arrays, so a single row still makes one row of the set.
+    """
     dialect = session.bind.dialect
-    columns = list(rows[0])
-    params: dict[str, list[Any]] = {}
+    quote = dialect.identifier_preparer.quote
+    first = rows[0]
+    varying = [n for n in kinds if any(r[n] != first[n] for r in rows)] or list(key)
+    exprs: dict[str, str] = {}
     casts: list[str] = []
-    for index, name in enumerate(columns):
-        kind = table.c[name].type
+    params: dict[str, Any] = {}
+    for index, (name, kind) in enumerate(kinds.items()):
         process = kind.bind_processor(dialect)
-        values = [row[name] for row in rows]
-        params[f"{prefix}{index}"] = [process(v) for v in values] if process else values
-        casts.append(f"CAST(:{prefix}{index} AS {kind.compile(dialect=dialect)}[])")
-    return columns, casts, params
+        sql_type = kind.compile(dialect=dialect)
+        if name in varying:
+            values = [row[name] for row in rows]
+            params[f"a{index}"] = [process(v) for v in values] if process else values
+            casts.append(f"CAST(:a{index} AS {sql_type}[])")
+            exprs[name] = f"u.{quote(name)}"
+        else:
+            params[f"k{index}"] = process(first[name]) if process else first[name]
+            exprs[name] = f"CAST(:k{index} AS {sql_type})"
+    source = f"unnest({', '.join(casts)}) AS u({', '.join(quote(n) for n in varying)})"
+    return exprs, source, params
 
 
 def unnest_insert(session: Session, table, rows, index_elements, index_where):
     """``INSERT ... SELECT ... FROM unnest(...) ON CONFLICT ... DO NOTHING`` for PostgreSQL:
-    one statement for the batch (rowcount: rows inserted), at the cost of a set-based SQL.
-    A column with the same value in every row is sent once, not as an array: dumping arrays
-    element by element is most of the client's cost for a burst."""
-    dialect = session.bind.dialect
-    quote = dialect.identifier_preparer.quote
-    first = rows[0]
-    varying = [c for c in first if c in index_elements or any(r[c] != first[c] for r in rows)]
-    _, casts, params = unnest_arrays(session, table, [{c: r[c] for c in varying} for r in rows])
-    selected = []
-    for index, name in enumerate(first):
-        if name in varying:
-            selected.append(f"u.{quote(name)}")
-            continue
-        kind = table.c[name].type
-        process = kind.bind_processor(dialect)
-        params[f"k{index}"] = process(first[name]) if process else first[name]
-        selected.append(f"CAST(:k{index} AS {kind.compile(dialect=dialect)})")
+    one statement for the batch (rowcount: rows inserted), at the cost of a set-based SQL."""
+    quote = session.bind.dialect.identifier_preparer.quote
+    kinds = {name: table.c[name].type for name in rows[0]}
+    exprs, source, params = unnest_rows(session, kinds, rows, index_elements)
     target = ", ".join(quote(c) for c in index_elements)
     where = f" WHERE {index_where}" if index_where else ""
     sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in first)}) "
-        f"SELECT {', '.join(selected)} "
-        f"FROM unnest({', '.join(casts)}) AS u({', '.join(quote(c) for c in varying)}) "
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in kinds)}) "
+        f"SELECT {', '.join(exprs.values())} FROM {source} "
         f"ON CONFLICT ({target}){where} DO NOTHING"
     )
     return text(sql), params

@@ -61,6 +61,24 @@ def test_tick_is_idempotent(db):
     assert get_config(db, "every-min").next_run_at == due + timedelta(minutes=1)
 
 
+def test_one_tick_advances_configs_that_share_a_fire_time_and_those_that_do_not(db):
+    """A burst sends what its configs share (fire time, next fire time) once, not per row;
+    a tick mixing shared and distinct times still queues and advances each config rightly."""
+    for config_id in ("a", "b"):
+        create(db, synthetic_config(config_id, cron="*/2 * * * *", enabled=True), at=T0)
+    create(db, synthetic_config("c", cron="0 * * * *", enabled=True), at=T0)
+    _set_next_run(db, "c", T0 + timedelta(seconds=90))
+    at = T0 + timedelta(minutes=2)
+    assert tick(db, at=at).queued == 3
+    assert {cid: get_config(db, cid).next_run_at for cid in "abc"} == {
+        "a": T0 + timedelta(minutes=4),
+        "b": T0 + timedelta(minutes=4),
+        "c": T0 + timedelta(hours=1),
+    }
+    fired = {cid: [r.scheduled_for for r in _executions(db, cid)] for cid in "abc"}
+    assert fired == {"a": [at], "b": [at], "c": [T0 + timedelta(seconds=90)]}
+
+
 def test_nothing_due_is_a_no_op(db):
     create(db, synthetic_config("later", cron="0 3 * * *", enabled=True), at=T0)
     result = tick(db, at=T0 + timedelta(minutes=1))
