@@ -10,6 +10,7 @@ from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from grove_jobs.alerts.rules import ConfigState, Run
+from grove_jobs.db.dialect import one_of
 from grove_jobs.db.engine import Database
 from grove_jobs.db.tables import JobConfigRow, JobExecutionRow
 from grove_jobs.schema.job_config import Alerts
@@ -38,11 +39,12 @@ def load_states(
         C.next_run_at,
         C.updated_at,
     ).where(C.type == "job-config", C.status == "active")
-    if config_ids is not None:
-        if not config_ids:
-            return []
-        stmt = stmt.where(C.id.in_(list(config_ids)))
+    if config_ids is not None and not config_ids:
+        return []
     with db.read() as session:
+        postgres = session.bind.dialect.name == "postgresql"
+        if config_ids is not None:
+            stmt = stmt.where(one_of(C.id, config_ids, arrays=postgres))
         configs = session.execute(stmt.order_by(C.id)).all()
         policies = {c.id: Alerts.model_validate(c.alerts or {}) for c in configs}
         streaks = [p.consecutive_failures for p in policies.values()]
@@ -82,7 +84,7 @@ def _recent_runs(
         stmt = select(C.id.label("config_id"), *recent.c).join(recent, true())
         stmt = stmt.where(C.type == "job-config", C.status == "active")
         if config_ids is not None:
-            stmt = stmt.where(C.id.in_(list(config_ids)))
+            stmt = stmt.where(one_of(C.id, config_ids, arrays=True))
         rows = session.execute(stmt.order_by(C.id, recent.c.id.desc()))
     else:  # SQLite has no LATERAL; one sidecar and smaller histories
         rank = func.row_number().over(partition_by=E.config_id, order_by=E.id.desc())

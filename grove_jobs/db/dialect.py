@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Select, String, bindparam, func, literal, select, text
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Select,
+    String,
+    any_,
+    bindparam,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -145,6 +156,22 @@ def unnest_insert(session: Session, table, rows, index_elements, index_where):
         f"ON CONFLICT ({target}){where} DO NOTHING"
     )
     return text(sql), params
+
+
+def one_of(column, values: str | Collection[Any], *, arrays: bool):
+    """``column IN values``: the values, or the name of the parameter that will bind them.
+
+    With ``arrays`` (PostgreSQL), ``column = ANY(array)``: one parameter, so the statement's
+    text, and the plan psycopg prepares for it, is the same whatever the number of values. An
+    IN list renders and parses a placeholder per value (a pass over a thousand configs spent
+    a tenth of its time on that), and each new length is a new statement to prepare.
+    """
+    named = isinstance(values, str)
+    if arrays:
+        kind = postgresql.ARRAY(column.type)
+        array = bindparam(values, type_=kind) if named else bindparam(None, list(values), kind)
+        return column == any_(array)
+    return column.in_(bindparam(values, expanding=True) if named else list(values))
 
 
 def lock_rows(session: Session, stmt: Select, of=None) -> Select:
