@@ -126,11 +126,12 @@ def _postgres(session: Session) -> bool:
     return session.bind.dialect.name == "postgresql"
 
 
-# A claim reads candidates for twice the runs it wants, so that a few runs of configs at their
-# maxConcurrent cost no empty slot. When a whole window was skipped that way (a backlog of one
-# config at its limit fills the front of the queue), it reads on past the configs it found
-# full, for a few rounds at most: otherwise the runs of every other config would wait behind
-# the backlog.
+# A claim first reads candidates for just the runs it wants: each candidate locks its config's
+# row, and locking (and reading) twice the configs it admits made every claim of a burst, where
+# each run has a config of its own, a fifth slower. When some of them were of configs at their
+# maxConcurrent, it reads on past the configs it found full, twice the runs still wanted at a
+# time, for a few rounds at most: otherwise the runs of every other config would wait behind a
+# backlog of one config at its limit.
 WINDOW = 2
 ROUNDS = 4
 # A due run passed over only because another transaction held its config's row (a save, a
@@ -221,8 +222,8 @@ def _claim(
     read_all = True  # whether every due run not held back by a lock was read
     # Live runs first: a backlog of backfill runs never delays a live tick or a Run Now.
     for backfill in (False, True):
-        for _ in range(ROUNDS):
-            window = admission.wanted * WINDOW
+        for round_ in range(ROUNDS):
+            window = admission.wanted * (WINDOW if round_ else 1)
             excluded = set(admission.full)
             candidates = _candidates(
                 session, at, window, job_types, allowed, backfill=backfill, excluded=excluded
