@@ -158,20 +158,16 @@ def unnest_insert(session: Session, table, rows, index_elements, index_where):
     return text(sql), params
 
 
-def one_of(column, values: str | Collection[Any], *, arrays: bool):
-    """``column IN values``: the values, or the name of the parameter that will bind them.
+def one_of(column, values: Collection[Any], *, arrays: bool):
+    """``column IN values``; with ``arrays`` (PostgreSQL), ``column = ANY(array)``.
 
-    With ``arrays`` (PostgreSQL), ``column = ANY(array)``: one parameter, so the statement's
-    text, and the plan psycopg prepares for it, is the same whatever the number of values. An
-    IN list renders and parses a placeholder per value (a pass over a thousand configs spent
-    a tenth of its time on that), and each new length is a new statement to prepare.
+    One array parameter keeps the statement's text, and the plan psycopg prepares for it, the
+    same whatever the number of values. An IN list renders and parses a placeholder per value
+    (a tenth of an alert pass over a thousand configs) and each new length is a new statement.
     """
-    named = isinstance(values, str)
     if arrays:
-        kind = postgresql.ARRAY(column.type)
-        array = bindparam(values, type_=kind) if named else bindparam(None, list(values), kind)
-        return column == any_(array)
-    return column.in_(bindparam(values, expanding=True) if named else list(values))
+        return column == any_(bindparam(None, list(values), postgresql.ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 def lock_rows(session: Session, stmt: Select, of=None) -> Select:
