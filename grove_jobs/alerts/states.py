@@ -42,9 +42,8 @@ def load_states(
     if config_ids is not None and not config_ids:
         return []
     with db.read() as session:
-        postgres = session.bind.dialect.name == "postgresql"
         if config_ids is not None:
-            stmt = stmt.where(one_of(C.id, config_ids, arrays=postgres))
+            stmt = stmt.where(one_of(session, C.id, config_ids))
         configs = session.execute(stmt.order_by(C.id)).all()
         policies = {c.id: Alerts.model_validate(c.alerts or {}) for c in configs}
         streaks = [p.consecutive_failures for p in policies.values()]
@@ -84,7 +83,7 @@ def _recent_runs(
         stmt = select(C.id.label("config_id"), *recent.c).join(recent, true())
         stmt = stmt.where(C.type == "job-config", C.status == "active")
         if config_ids is not None:
-            stmt = stmt.where(one_of(C.id, config_ids, arrays=True))
+            stmt = stmt.where(one_of(session, C.id, config_ids))
         rows = session.execute(stmt.order_by(C.id, recent.c.id.desc()))
     else:  # SQLite has no LATERAL; one sidecar and smaller histories
         rank = func.row_number().over(partition_by=E.config_id, order_by=E.id.desc())

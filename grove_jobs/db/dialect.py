@@ -158,14 +158,14 @@ def unnest_insert(session: Session, table, rows, index_elements, index_where):
     return text(sql), params
 
 
-def one_of(column, values: Collection[Any], *, arrays: bool):
-    """``column IN values``; with ``arrays`` (PostgreSQL), ``column = ANY(array)``.
+def one_of(session: Session, column, values: Collection[Any]):
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``.
 
     One array parameter keeps the statement's text, and the plan psycopg prepares for it, the
     same whatever the number of values. An IN list renders and parses a placeholder per value
     (a tenth of an alert pass over a thousand configs) and each new length is a new statement.
     """
-    if arrays:
+    if _dialect_name(session) == "postgresql":
         return column == any_(bindparam(None, list(values), postgresql.ARRAY(column.type)))
     return column.in_(list(values))
 
